@@ -1,0 +1,37 @@
+# Build & Explain: every command sets up its own environment first.
+#   make book     build the website from the committed outputs -> _build/html/index.html
+#   make test     unit tests, notebook hygiene, nbval over every chapter, site build
+#   make execute  re-run every notebook top to bottom and store the outputs
+#   make bench    time every notebook in a fresh kernel -> _build/bench.json
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+WORKERS ?= 2
+
+.PHONY: book test execute bench clean
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	@echo "The book is at $(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope \
+	    --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
+	    --nbval-cell-timeout 600 --timeout 1500 -rfEs
+
+execute: $(STAMP)
+	$(BIN)/python -m utils.notebooks execute
+
+bench: $(STAMP)
+	$(BIN)/python -m utils.notebooks bench --output _build/bench.json
+
+clean:
+	rm -rf _build

@@ -1,0 +1,202 @@
+"""Runtime set-up shared by every chapter.
+
+The first code cell of each chapter calls :func:`setup`. It
+
+* reads the book's seed from the ``BOOK_SEED`` environment variable (default 0)
+  and seeds Python, NumPy and Keras with it;
+* silences TensorFlow's C++ and Python logging so that stored outputs stay clean;
+* applies the book's single matplotlib style;
+* configures emulated devices (``BOOK_VIRTUAL_DEVICES``) before any framework
+  starts, and
+* prints a one-line summary of the environment.
+
+Everything that must happen *before* TensorFlow or JAX is imported (log levels,
+virtual devices, the Keras backend on a TPU) happens here, which is why chapters
+call :func:`setup` before importing ``keras`` themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import os
+import platform
+import random
+import sys
+import warnings
+from typing import Iterator, Optional
+
+SEED_VARIABLE = "BOOK_SEED"
+DEFAULT_SEED = 0
+
+# Messages that TensorFlow and its dependencies print at import time on machines
+# without an accelerator. They carry no information for a reader.
+_TF_ENV_DEFAULTS = {
+    "TF_CPP_MIN_LOG_LEVEL": "3",  # C++ logging: fatal messages only
+    "TF_ENABLE_ONEDNN_OPTS": None,  # leave oneDNN as TensorFlow ships it
+    "GRPC_VERBOSITY": "ERROR",
+    "GLOG_minloglevel": "3",
+    "ABSL_MIN_LOG_LEVEL": "3",
+}
+
+
+def book_seed(environ: Optional[dict] = None) -> int:
+    """Return the book-wide seed from ``BOOK_SEED`` (default 0).
+
+    Raises ``ValueError`` when the variable is set to something that is not a
+    non-negative integer.
+    """
+    env = os.environ if environ is None else environ
+    raw = env.get(SEED_VARIABLE, "").strip()
+    if raw == "":
+        return DEFAULT_SEED
+    try:
+        seed = int(raw)
+    except ValueError:
+        raise ValueError(
+            f"{SEED_VARIABLE} must be a non-negative integer such as 0 or 3; got {raw!r}."
+        ) from None
+    if seed < 0:
+        raise ValueError(f"{SEED_VARIABLE} must be a non-negative integer; got {seed}.")
+    return seed
+
+
+def in_colab() -> bool:
+    """True when running inside Google Colab."""
+    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+
+
+def quiet_logs() -> None:
+    """Silence TensorFlow's C++/Python logging and known harmless warnings.
+
+    Safe to call more than once. The C++ log level only takes effect if this
+    runs before TensorFlow is imported; :func:`setup` guarantees that order.
+    """
+    for name, value in _TF_ENV_DEFAULTS.items():
+        if value is not None:
+            os.environ.setdefault(name, value)
+    for name in ("tensorflow", "absl", "h5py", "jax._src.xla_bridge", "matplotlib"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*[Pp]rotobuf gencode version.*")
+    if "tensorflow" in sys.modules:
+        sys.modules["tensorflow"].get_logger().setLevel(logging.ERROR)
+    try:  # absl prints "WARNING: All log messages before absl::InitializeLog()..."
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+    except ImportError:  # absl is a TensorFlow dependency; JAX-only installs lack it
+        pass
+
+
+@contextlib.contextmanager
+def silence_native_stderr() -> Iterator[None]:
+    """Send the process's native stderr (file descriptor 2) to /dev/null for a while.
+
+    TensorFlow 2.21 prints C++ log lines (oneDNN, CUDA stubs, CPU features) when it
+    is imported, before its own log level is read, so setting
+    ``TF_CPP_MIN_LOG_LEVEL`` is not enough. Python exceptions are unaffected:
+    they are raised after the descriptor is restored.
+    """
+    try:
+        original = os.dup(2)
+    except OSError:  # no usable descriptor 2 (some embedded interpreters)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush()
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(original, 2)
+        os.close(original)
+        os.close(devnull)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, NumPy and Keras (and with it the backend)."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int; got {seed!r}.")
+    random.seed(seed)
+    import numpy as np
+
+    np.random.seed(seed)
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+
+def _enable_tf_determinism() -> None:
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+
+
+def environment_summary() -> str:
+    """One line: Python, Keras, backend and its version, and the devices in use."""
+    import keras
+
+    from . import devices
+
+    backend = keras.backend.backend()
+    parts = [f"Python {platform.python_version()}", f"Keras {keras.__version__}"]
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        parts.append(f"backend tensorflow {tf.__version__}")
+    elif backend == "jax":
+        import jax
+
+        parts.append(f"backend jax {jax.__version__}")
+    else:
+        parts.append(f"backend {backend}")
+    info = devices.detect_accelerator()
+    parts.append(f"devices: {info.describe()}")
+    parts.append(f"seed {book_seed()}")
+    return " | ".join(parts)
+
+
+def setup(seed: Optional[int] = None, deterministic: bool = True, quiet: bool = False) -> int:
+    """Prepare a chapter's kernel and return the seed in use.
+
+    Parameters
+    ----------
+    seed:
+        Overrides ``BOOK_SEED`` when given (a non-negative int).
+    deterministic:
+        Under the TensorFlow backend, ask for deterministic kernels so that a
+        re-run gives the same numbers (slightly slower; off for speed studies).
+    quiet:
+        Skip the one-line summary.
+    """
+    if seed is None:
+        seed = book_seed()
+    elif not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int or None; got {seed!r}.")
+    if not isinstance(deterministic, bool):
+        raise TypeError(f"deterministic must be True or False; got {deterministic!r}.")
+
+    from . import devices, plots
+
+    quiet_logs()
+    with silence_native_stderr():
+        devices.choose_backend()  # before Keras is imported: the backend is fixed then
+        devices.configure_virtual_devices()  # before TensorFlow/JAX start their runtimes
+        import keras  # noqa: F401  (first import happens after the environment is ready)
+
+        if importlib.util.find_spec("tensorflow") is not None:
+            # Keras imports TensorFlow lazily under every backend (seeding, tf.data);
+            # importing it here keeps its start-up messages inside the silenced block.
+            import tensorflow  # noqa: F401
+
+    quiet_logs()  # once more: TensorFlow's Python logger exists now
+    seed_everything(seed)
+    if deterministic and keras.backend.backend() == "tensorflow":
+        _enable_tf_determinism()
+    plots.use_book_style()
+    if not quiet:
+        print(environment_summary())
+    return seed
