@@ -30,3 +30,33 @@ def use_book_style() -> None:
             set_matplotlib_formats("png")
     except ImportError:  # plain Python: nothing to configure
         pass
+
+
+def plot_history(history, metrics=("loss",), ax=None, title: str = ""):
+    """Plot training and validation curves from a Keras ``History`` (or its dict).
+
+    One line per metric and split (``loss`` and ``val_loss``...). Returns the axes.
+    Raises ``ValueError`` naming a metric the history does not contain.
+    """
+    import matplotlib.pyplot as plt
+
+    logs = getattr(history, "history", history)
+    if not isinstance(logs, dict) or not logs:
+        raise TypeError("history must be a keras History or a non-empty dict of metric lists.")
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    if ax is None:
+        _, ax = plt.subplots()
+    for metric in metrics:
+        if metric not in logs:
+            raise ValueError(f"metric {metric!r} not in history; available: {sorted(logs)}.")
+        epochs = range(1, len(logs[metric]) + 1)
+        ax.plot(epochs, logs[metric], label=f"train {metric}")
+        if f"val_{metric}" in logs:
+            ax.plot(epochs, logs[f"val_{metric}"], "--", label=f"validation {metric}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(", ".join(metrics))
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    return ax
