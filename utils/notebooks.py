@@ -183,7 +183,39 @@ def bench(notebooks: Sequence[PathLike], output: Optional[PathLike] = None) -> L
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(f"written to {out}")
+    record = root / RECORD_FILE
+    update_record(record, table, report["machine"])
+    print(f"recorded in {RECORD_FILE}")
     return results
+
+
+RECORD_FILE = "benchmarks.json"
+
+
+def update_record(path: PathLike, rows: Sequence[dict], machine: dict) -> dict:
+    """Merge benchmark rows into the committed record (one entry per notebook).
+
+    The record is what chapters quote in their "Run this chapter" note; a test
+    checks the note against it.
+    """
+    path = Path(path)
+    record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    entries = record.get("notebooks", {})
+    for row in rows:
+        entries[row["notebook"]] = {"seconds": row["seconds"], "peak_memory_mb": row["peak_memory_mb"]}
+    record = {"machine": machine, "notebooks": dict(sorted(entries.items()))}
+    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return record
+
+
+def recorded_seconds(notebook: PathLike, root: Optional[PathLike] = None) -> Optional[float]:
+    """The recorded benchmark seconds of ``notebook`` (path relative to the book root)."""
+    base = book_root(root)
+    path = base / RECORD_FILE
+    if not path.is_file():
+        return None
+    entry = json.loads(path.read_text(encoding="utf-8")).get("notebooks", {}).get(str(notebook))
+    return None if entry is None else float(entry["seconds"])
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -191,6 +191,9 @@ def setup(seed: Optional[int] = None, deterministic: bool = True, quiet: bool = 
             # Keras imports TensorFlow lazily under every backend (seeding, tf.data);
             # importing it here keeps its start-up messages inside the silenced block.
             import tensorflow  # noqa: F401
+        # The first device query starts the runtime, which logs about CUDA on
+        # machines without a GPU: do it here too.
+        devices.detect_accelerator()
 
     quiet_logs()  # once more: TensorFlow's Python logger exists now
     seed_everything(seed)

@@ -1,0 +1,48 @@
+"""Run in a subprocess by tests/test_devices.py: set up, train a tiny model, print JSON.
+
+Device configuration is fixed when a framework starts, so each configuration
+(backend, number of emulated devices) needs a fresh interpreter.
+"""
+
+import json
+import sys
+
+import utils
+from utils import devices
+
+
+def main(mode: str) -> dict:
+    utils.setup(quiet=True)
+    import keras
+    import numpy as np
+
+    info = devices.detect_accelerator()
+    out = {"backend": keras.backend.backend(), "kind": info.kind, "count": info.count,
+           "describe": info.describe()}
+    if mode == "describe":
+        return out
+    if out["backend"] == "tensorflow":
+        out["replicas"] = devices.get_strategy().num_replicas_in_sync
+    else:
+        distribution = devices.get_distribution()
+        out["distribution"] = type(distribution).__name__
+        out["replicas"] = devices.replica_count()
+    if mode == "train":
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(64, 4)).astype("float32")
+        y = (x @ np.array([1.0, -2.0, 0.5, 0.0], "float32") + 0.1)[:, None]
+        with devices.model_scope():
+            model = keras.Sequential(
+                [keras.Input((4,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)]
+            )
+            weights = [np.random.default_rng(i).normal(scale=0.3, size=w.shape).astype("float32")
+                       for i, w in enumerate(model.get_weights())]
+            model.set_weights(weights)
+            model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
+            history = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+        out["loss"] = [float(v) for v in history.history["loss"]]
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1])))

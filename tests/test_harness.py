@@ -1,0 +1,125 @@
+"""The test harness itself: nbval fails when it should, the runner executes cleanly.
+
+Fixture notebooks are copied to a temporary folder and validated there with the
+same nbval options as `make test`, so the project's own configuration does not
+interfere.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from utils import notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+SANITIZE = ROOT / "tests" / "sanitize.cfg"
+
+
+def nbval(tmp_path, name):
+    shutil.copy(FIXTURES / name, tmp_path / name)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")  # isolate from pyproject.toml
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval-lax",
+         "--nbval-current-env", "--nbval-sanitize-with", str(SANITIZE),
+         "--nbval-cell-timeout", "60", name],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_nbval_passes_a_good_notebook(tmp_path):
+    result = nbval(tmp_path, "good.ipynb")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "3 passed" in result.stdout  # the sanitize file hides the memory address
+
+
+def test_nbval_fails_a_broken_notebook(tmp_path):
+    result = nbval(tmp_path, "broken.ipynb")
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "ZeroDivisionError" in result.stdout
+    assert "1 failed, 1 passed" in result.stdout
+
+
+def test_nbval_fails_when_a_checked_output_changes(tmp_path):
+    result = nbval(tmp_path, "wrong_output.ipynb")
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "1 failed" in result.stdout
+
+
+def test_execute_notebook_runs_top_to_bottom_and_writes_outputs(tmp_path):
+    path = tmp_path / "good.ipynb"
+    shutil.copy(FIXTURES / "good.ipynb", path)
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        cell["outputs"], cell["execution_count"] = [], None
+    path.write_text(json.dumps(nb))
+    result = notebooks.execute_notebook(path, timeout=120)
+    assert result.seconds > 0
+    assert result.peak_memory_mb is None or result.peak_memory_mb > 10
+    cells = json.loads(path.read_text())["cells"]
+    assert [c["execution_count"] for c in cells] == [1, 2, 3]
+    assert "".join(cells[1]["outputs"][0]["text"]) == "2\n"
+    assert all("execution" not in c["metadata"] for c in cells)
+
+
+def test_execute_notebook_raises_on_a_failing_cell_and_writes_nothing(tmp_path):
+    from nbclient.exceptions import CellExecutionError
+
+    path = tmp_path / "broken.ipynb"
+    shutil.copy(FIXTURES / "broken.ipynb", path)
+    before = path.read_text()
+    with pytest.raises(CellExecutionError, match="ZeroDivisionError"):
+        notebooks.execute_notebook(path, timeout=120)
+    assert path.read_text() == before
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"path": "missing.ipynb"}, FileNotFoundError, "existing .ipynb"),
+        ({"path": str(FIXTURES / "good.ipynb"), "timeout": 0}, ValueError, "timeout"),
+        ({"path": str(FIXTURES / "good.ipynb"), "seed": -1}, ValueError, "seed"),
+    ],
+)
+def test_execute_notebook_rejects_bad_input(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        notebooks.execute_notebook(**kwargs)
+
+
+def test_toc_files_names_a_missing_page(tmp_path):
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: chapters/99_none\n")
+    (tmp_path / "intro.md").write_text("# Intro\n")
+    with pytest.raises(FileNotFoundError, match="99_none"):
+        notebooks.toc_files(tmp_path)
+
+
+def test_toc_files_reads_parts_in_order(tmp_path):
+    (tmp_path / "chapters").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / "chapters" / f"{name}.ipynb").write_text("{}")
+    (tmp_path / "intro.md").write_text("# Intro\n")
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nparts:\n  - caption: P\n    chapters:\n"
+        "      - file: chapters/b\n      - file: chapters/a\n"
+    )
+    assert [p.name for p in notebooks.toc_files(tmp_path)] == ["intro.md", "b.ipynb", "a.ipynb"]
+    assert [p.name for p in notebooks.toc_notebooks(tmp_path)] == ["b.ipynb", "a.ipynb"]
+
+
+def test_book_root_outside_a_book_fails_clearly(tmp_path):
+    with pytest.raises(FileNotFoundError, match="_toc.yml"):
+        notebooks.book_root(tmp_path)
+
+
+def test_benchmark_record_merges_entries(tmp_path):
+    record = tmp_path / "benchmarks.json"
+    notebooks.update_record(record, [{"notebook": "chapters/a.ipynb", "seconds": 10.0, "peak_memory_mb": 500}], {"cores": 2})
+    notebooks.update_record(record, [{"notebook": "chapters/b.ipynb", "seconds": 20.4, "peak_memory_mb": 600}], {"cores": 2})
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
+    assert notebooks.recorded_seconds("chapters/a.ipynb", tmp_path) == 10.0
+    assert notebooks.recorded_seconds("chapters/b.ipynb", tmp_path) == 20.4
+    assert notebooks.recorded_seconds("chapters/c.ipynb", tmp_path) is None

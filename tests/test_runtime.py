@@ -1,0 +1,87 @@
+"""The set-up every chapter calls first."""
+
+import random
+
+import numpy as np
+import pytest
+
+import utils
+from utils import runtime
+from conftest import run_python
+
+
+@pytest.mark.parametrize("raw, expected", [(None, 0), ("", 0), ("3", 3), (" 12 ", 12)])
+def test_book_seed_reads_the_variable(raw, expected):
+    env = {} if raw is None else {"BOOK_SEED": raw}
+    assert runtime.book_seed(env) == expected
+
+
+@pytest.mark.parametrize("raw", ["abc", "-1", "1.0"])
+def test_book_seed_rejects_bad_values(raw):
+    with pytest.raises(ValueError, match="BOOK_SEED must be a non-negative integer"):
+        runtime.book_seed({"BOOK_SEED": raw})
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "0", True])
+def test_seed_everything_rejects_bad_seeds(seed):
+    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+        runtime.seed_everything(seed)
+
+
+def test_seed_everything_makes_python_and_numpy_repeatable():
+    runtime.seed_everything(7)
+    first = (random.random(), np.random.rand())
+    runtime.seed_everything(7)
+    assert (random.random(), np.random.rand()) == first
+
+
+@pytest.mark.parametrize("kwargs, error", [({"seed": -3}, ValueError), ({"deterministic": "yes"}, TypeError)])
+def test_setup_rejects_bad_arguments(kwargs, error):
+    with pytest.raises(error):
+        utils.setup(**kwargs)
+
+
+def test_silence_native_stderr_hides_descriptor_2_and_restores_it(capfd):
+    import os
+
+    with runtime.silence_native_stderr():
+        os.write(2, b"hidden line\n")
+    os.write(2, b"visible line\n")
+    err = capfd.readouterr().err
+    assert "hidden line" not in err and "visible line" in err
+
+
+def test_setup_prints_one_clean_line_and_no_tensorflow_noise():
+    result = run_python(["-c", "import utils; print(utils.setup())"], {"BOOK_SEED": "4"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[1] == "4"
+    summary = lines[0]
+    for part in ("Python 3.", "Keras 3.", "backend tensorflow 2.", "devices: 1 CPU", "seed 4"):
+        assert part in summary
+    for noise in ("oneDNN", "cpu_feature_guard", "absl::InitializeLog", "cuda"):
+        assert noise not in result.stderr
+
+
+def test_setup_under_jax_backend():
+    result = run_python(["-c", "import utils; utils.setup()"], {"KERAS_BACKEND": "jax"})
+    assert result.returncode == 0, result.stderr
+    assert "backend jax" in result.stdout
+    assert "oneDNN" not in result.stderr and "absl" not in result.stderr
+
+
+def test_setup_makes_keras_initialisation_repeatable():
+    code = (
+        "import utils; utils.setup(quiet=True); import keras; "
+        "print(keras.ops.convert_to_numpy(keras.random.uniform((3,))).tolist())"
+    )
+    first = run_python(["-c", code], {"BOOK_SEED": "1"})
+    second = run_python(["-c", code], {"BOOK_SEED": "1"})
+    other = run_python(["-c", code], {"BOOK_SEED": "2"})
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    assert first.stdout != other.stdout
+
+
+def test_in_colab_is_false_here():
+    assert utils.in_colab() is False
