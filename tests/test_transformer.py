@@ -1,0 +1,180 @@
+"""Attention and Transformer building blocks (utils.transformer)."""
+
+import numpy as np
+import pytest
+
+import utils
+
+utils.setup(quiet=True)
+
+import keras  # noqa: E402
+
+from utils import transformer as T  # noqa: E402
+
+
+def numpy_attention(q, k, v, mask=None):
+    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+    weights = np.exp(scores - scores.max(-1, keepdims=True))
+    weights /= weights.sum(-1, keepdims=True)
+    return weights @ v, weights
+
+
+def test_attention_matches_the_formula_with_and_without_mask():
+    rng = np.random.default_rng(0)
+    q, k, v = rng.normal(size=(2, 5, 8)), rng.normal(size=(2, 7, 8)), rng.normal(size=(2, 7, 3))
+    mask = rng.random((2, 5, 7)) > 0.3
+    mask[..., 0] = True  # every query sees at least one key
+    for m in (None, mask):
+        out, weights = T.scaled_dot_product_attention(q.astype("float32"), k.astype("float32"), v.astype("float32"), m)
+        ref_out, ref_weights = numpy_attention(q, k, v, m)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(out), ref_out, atol=1e-5)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(weights), ref_weights, atol=1e-6)
+
+
+def test_identical_keys_average_the_values():
+    values = np.arange(12, dtype="float32").reshape(4, 3)
+    out, weights = T.scaled_dot_product_attention(np.ones((1, 2), "float32"), np.ones((4, 2), "float32"), values)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(out)[0], values.mean(0), rtol=1e-6)
+
+
+def test_attention_rejects_mismatched_head_dimensions():
+    with pytest.raises(ValueError, match="same last \\(head\\) dimension"):
+        T.scaled_dot_product_attention(np.ones((3, 4)), np.ones((3, 5)), np.ones((3, 5)))
+    with pytest.raises(ValueError, match="same length"):
+        T.scaled_dot_product_attention(np.ones((3, 4)), np.ones((3, 4)), np.ones((2, 4)))
+
+
+def test_causal_mask_with_and_without_a_cache():
+    np.testing.assert_array_equal(T.causal_mask(3), np.tril(np.ones((3, 3), bool)))
+    # two new queries after three cached positions: they sit at positions 3 and 4
+    np.testing.assert_array_equal(T.causal_mask(2, 5), [[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]])
+    with pytest.raises(ValueError, match="key_length"):
+        T.causal_mask(4, 2)
+
+
+def test_sinusoidal_encoding_formula_and_relative_position_property():
+    pe = T.sinusoidal_positional_encoding(50, 16)
+    assert pe.shape == (50, 16)
+    i = np.arange(8)
+    np.testing.assert_allclose(pe[7, 0::2], np.sin(7 / 10000 ** (2 * i / 16)), atol=1e-6)
+    np.testing.assert_allclose(pe[7, 1::2], np.cos(7 / 10000 ** (2 * i / 16)), atol=1e-6)
+    # the dot product depends only on the offset
+    dots = [pe[p] @ pe[p + 5] for p in range(40)]
+    assert np.ptp(dots) < 1e-4
+    with pytest.raises(ValueError, match="depth must be even"):
+        T.sinusoidal_positional_encoding(10, 7)
+    with pytest.raises(ValueError, match="length must be a positive int"):
+        T.sinusoidal_positional_encoding(0, 8)
+
+
+def test_transformer_block_rejects_indivisible_heads_and_wrong_width():
+    with pytest.raises(ValueError, match="divisible by num_heads"):
+        T.TransformerBlock(30, 4)
+    block = T.TransformerBlock(16, 4)
+    with pytest.raises(ValueError, match="model_dim=16"):
+        block.build((None, 5, 8))
+
+
+@pytest.mark.parametrize("norm_first, causal", [(True, True), (False, False), (True, False)])
+def test_block_parameter_count_matches_the_formula(norm_first, causal):
+    d = 24
+    block = T.TransformerBlock(d, 3, causal=causal, norm_first=norm_first)
+    block.build((None, 6, d))
+    assert block.count_params() == 12 * d * d + 13 * d
+    out = block(np.zeros((2, 6, d), "float32"))
+    assert tuple(out.shape) == (2, 6, d)
+
+
+def test_padding_mask_makes_padded_positions_irrelevant():
+    block = T.TransformerBlock(8, 2, causal=False)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(1, 5, 8)).astype("float32")
+    y = x.copy()
+    y[0, 3:] = 100.0  # change only the padded positions
+    mask = np.array([[1, 1, 1, 0, 0]], bool)
+    a = keras.ops.convert_to_numpy(block(x, padding_mask=mask))[0, :3]
+    b = keras.ops.convert_to_numpy(block(y, padding_mask=mask))[0, :3]
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def tiny_gpt():
+    model = T.MiniGPT(vocab_size=23, context_length=16, model_dim=16, num_heads=2, num_layers=2)
+    model.build((None, 16))
+    return model
+
+
+@pytest.mark.parametrize("tie", [True, False])
+def test_gpt_parameter_count_formula_matches_keras(tie):
+    model = T.MiniGPT(37, 20, 24, 3, 2, tie_embeddings=tie)
+    model.build((None, 20))
+    assert model.count_params() == T.gpt_parameter_count(2, 24, 37, 20, tie_embeddings=tie)
+
+
+def test_published_sizes_from_the_formulas():
+    # GPT-2 small (12 layers, width 768, 50,257 tokens, 1,024 positions) and BERT-base
+    assert T.gpt_parameter_count(12, 768, 50257, 1024) == 124_439_808
+    assert T.bert_parameter_count(12, 768, 30522, 512) == 109_482_240
+    assert 174e9 < T.gpt_parameter_count(96, 12288, 50257, 2048) < 176e9
+
+
+def test_causal_model_ignores_the_future(tiny_gpt):
+    ids = np.random.default_rng(0).integers(0, 23, (1, 10))
+    changed = ids.copy()
+    changed[0, 6:] = (changed[0, 6:] + 1) % 23
+    a = keras.ops.convert_to_numpy(tiny_gpt(ids))[0, :6]
+    b = keras.ops.convert_to_numpy(tiny_gpt(changed))[0, :6]
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_cached_steps_equal_full_recomputation(tiny_gpt):
+    ids = np.random.default_rng(2).integers(0, 23, (2, 12)).astype("int32")
+    full = keras.ops.convert_to_numpy(tiny_gpt(ids))
+    logits, caches = tiny_gpt.step(ids[:, :7])
+    parts = [keras.ops.convert_to_numpy(logits)]
+    for t in range(7, 12):
+        logits, caches = tiny_gpt.step(ids[:, t : t + 1], caches)
+        parts.append(keras.ops.convert_to_numpy(logits))
+    np.testing.assert_allclose(np.concatenate(parts, axis=1), full, atol=1e-5)
+    assert tuple(caches[0][0].shape) == (2, 2, 12, 8)
+
+
+def test_greedy_generation_is_identical_with_and_without_cache(tiny_gpt):
+    with_cache = T.generate(tiny_gpt, [1, 2, 3], 10, greedy=True, use_cache=True)
+    without = T.generate(tiny_gpt, [1, 2, 3], 10, greedy=True, use_cache=False)
+    assert with_cache == without and len(with_cache) == 10
+
+
+def test_sampling_is_seeded_and_top_k_restricts_the_choice(tiny_gpt):
+    a = T.generate(tiny_gpt, [4], 12, temperature=1.0, seed=3)
+    assert a == T.generate(tiny_gpt, [4], 12, temperature=1.0, seed=3)
+    top1 = T.generate(tiny_gpt, [4], 12, top_k=1, seed=5)
+    assert top1 == T.generate(tiny_gpt, [4], 12, greedy=True)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"prompt": list(range(17)), "max_new_tokens": 1}, "longer than the context length"),
+        ({"prompt": [1], "max_new_tokens": 3, "temperature": 0.0}, "temperature must be > 0"),
+        ({"prompt": [1], "max_new_tokens": 3, "temperature": -1.0}, "temperature must be > 0"),
+        ({"prompt": [], "max_new_tokens": 3}, "at least one token"),
+        ({"prompt": [99], "max_new_tokens": 3}, "token ids must lie in"),
+        ({"prompt": [1], "max_new_tokens": 3, "top_k": 0}, "top_k must be a positive int"),
+        ({"prompt": [1] * 10, "max_new_tokens": 10}, "must fit the context length"),
+    ],
+)
+def test_generate_rejects_bad_input(tiny_gpt, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        T.generate(tiny_gpt, **kwargs)
+
+
+def test_generate_without_cache_slides_past_the_context(tiny_gpt):
+    assert len(T.generate(tiny_gpt, [1] * 10, 10, greedy=True, use_cache=False)) == 10
+
+
+def test_generate_needs_a_mini_gpt():
+    with pytest.raises(TypeError, match="model must be a MiniGPT"):
+        T.generate(object(), [1], 2)

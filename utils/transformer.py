@@ -1,0 +1,436 @@
+"""Attention and Transformer building blocks, written with Keras layers and ``keras.ops``.
+
+Everything here runs under the TensorFlow and the JAX backends:
+
+* :func:`scaled_dot_product_attention` — $\\mathrm{softmax}(QK^\\top/\\sqrt{d_k})V$ with
+  optional padding and causal masks;
+* :func:`sinusoidal_positional_encoding` — the fixed encoding of Vaswani et al. (2017);
+* :class:`CausalSelfAttention` — multi-head self-attention that can reuse a
+  key/value cache, so that generation computes each position once;
+* :class:`TransformerBlock` — attention + residual + layer norm + feed-forward,
+  in the pre-norm (GPT-2) or post-norm (original, BERT) arrangement;
+* :class:`MiniGPT` — a decoder-only language model, and :func:`generate` to sample
+  from it (greedy, temperature, top-k) with or without the cache;
+* :func:`gpt_parameter_count` / :func:`bert_parameter_count` — parameter counts
+  as formulas, for models too large to train here.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+import keras
+from keras import ops
+
+NEG_INF = -1e9  # added to masked attention scores; exp() of it is exactly 0 in float32
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int; got {value!r}.")
+    return int(value)
+
+
+def causal_mask(query_length: int, key_length: Optional[int] = None) -> np.ndarray:
+    """Boolean (query_length, key_length) mask, True where attention is allowed.
+
+    With ``key_length > query_length`` the queries are the *last* positions
+    (the case of incremental decoding with a cache): query i sits at absolute
+    position ``key_length - query_length + i`` and sees keys up to there.
+    """
+    query_length = _positive_int("query_length", query_length)
+    key_length = query_length if key_length is None else _positive_int("key_length", key_length)
+    if key_length < query_length:
+        raise ValueError(
+            f"key_length ({key_length}) must be >= query_length ({query_length}): "
+            "queries cannot be ahead of the keys they attend to."
+        )
+    offset = key_length - query_length
+    return np.arange(key_length)[None, :] <= (np.arange(query_length)[:, None] + offset)
+
+
+def scaled_dot_product_attention(query, key, value, mask=None, scale: Optional[float] = None):
+    """Return ``(output, weights)`` of $\\mathrm{softmax}(QK^\\top/\\sqrt{d_k})V$.
+
+    Shapes: ``query`` (..., Tq, d_k), ``key`` (..., Tk, d_k), ``value`` (..., Tk, d_v).
+    ``mask`` broadcasts to (..., Tq, Tk) and is True where attention is allowed.
+    ``scale`` defaults to $1/\\sqrt{d_k}$.
+    """
+    q_shape, k_shape, v_shape = (tuple(ops.shape(t)) for t in (query, key, value))
+    if len(q_shape) < 2 or len(k_shape) < 2 or len(v_shape) < 2:
+        raise ValueError("query, key and value must have at least 2 dimensions (length, depth).")
+    if q_shape[-1] != k_shape[-1]:
+        raise ValueError(
+            f"query and key must have the same last (head) dimension d_k; got {q_shape[-1]} and {k_shape[-1]}."
+        )
+    if k_shape[-2] != v_shape[-2]:
+        raise ValueError(
+            f"key and value must have the same length (second-to-last dimension); got {k_shape[-2]} and {v_shape[-2]}."
+        )
+    if scale is None:
+        scale = 1.0 / math.sqrt(q_shape[-1])
+    scores = ops.matmul(query, ops.swapaxes(key, -1, -2)) * scale
+    if mask is not None:
+        scores = ops.where(ops.cast(mask, "bool"), scores, ops.cast(NEG_INF, scores.dtype))
+    with warnings.catch_warnings():  # one key (first cached step): softmax is exactly 1, as intended
+        warnings.filterwarnings("ignore", message="You are using a softmax over axis")
+        weights = ops.softmax(scores, axis=-1)
+    return ops.matmul(weights, value), weights
+
+
+def sinusoidal_positional_encoding(length: int, depth: int, base: float = 10000.0) -> np.ndarray:
+    """The (length, depth) matrix $PE(p, 2i)=\\sin(p/b^{2i/d})$, $PE(p, 2i+1)=\\cos(p/b^{2i/d})$."""
+    length = _positive_int("length", length)
+    depth = _positive_int("depth", depth)
+    if depth % 2:
+        raise ValueError(f"depth must be even (sine and cosine pairs); got {depth}.")
+    if not base > 1:
+        raise ValueError(f"base must be > 1; got {base!r}.")
+    positions = np.arange(length)[:, None]
+    frequencies = base ** (-np.arange(0, depth, 2) / depth)
+    angles = positions * frequencies[None, :]
+    encoding = np.empty((length, depth))
+    encoding[:, 0::2] = np.sin(angles)
+    encoding[:, 1::2] = np.cos(angles)
+    return encoding.astype("float32")
+
+
+@keras.saving.register_keras_serializable(package="build_and_explain")
+class CausalSelfAttention(keras.layers.Layer):
+    """Multi-head causal self-attention with an optional key/value cache.
+
+    ``call(x, cache=None)`` returns ``(output, (keys, values), weights)``; pass the
+    returned cache back in with the next token(s) to extend the sequence without
+    recomputing the past.
+    """
+
+    def __init__(self, num_heads: int, key_dim: int, dropout: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.num_heads = _positive_int("num_heads", num_heads)
+        self.key_dim = _positive_int("key_dim", key_dim)
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1); got {dropout!r}.")
+        self.dropout = dropout
+        inner = self.num_heads * self.key_dim
+        self.query_dense = keras.layers.Dense(inner, name="query")
+        self.key_dense = keras.layers.Dense(inner, name="key")
+        self.value_dense = keras.layers.Dense(inner, name="value")
+        self.output_dense = None
+        self.attention_dropout = keras.layers.Dropout(dropout)
+
+    def build(self, input_shape):
+        model_dim = input_shape[-1]
+        for dense in (self.query_dense, self.key_dense, self.value_dense):
+            dense.build(input_shape)
+        self.output_dense = keras.layers.Dense(model_dim, name="output")
+        self.output_dense.build(tuple(input_shape[:-1]) + (self.num_heads * self.key_dim,))
+        super().build(input_shape)
+
+    def _split_heads(self, x):
+        batch, length = ops.shape(x)[0], ops.shape(x)[1]
+        x = ops.reshape(x, (batch, length, self.num_heads, self.key_dim))
+        return ops.transpose(x, (0, 2, 1, 3))  # (batch, heads, length, key_dim)
+
+    def call(self, x, cache=None, training=False):
+        query = self._split_heads(self.query_dense(x))
+        key = self._split_heads(self.key_dense(x))
+        value = self._split_heads(self.value_dense(x))
+        if cache is not None:
+            key = ops.concatenate([cache[0], key], axis=2)
+            value = ops.concatenate([cache[1], value], axis=2)
+        mask = causal_mask(int(ops.shape(query)[2]), int(ops.shape(key)[2]))
+        context, weights = scaled_dot_product_attention(query, key, value, mask=mask)
+        weights_dropped = self.attention_dropout(weights, training=training)
+        if self.dropout > 0 and training:
+            context = ops.matmul(weights_dropped, value)
+        batch, length = ops.shape(context)[0], ops.shape(context)[2]
+        context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (batch, length, -1))
+        return self.output_dense(context), (key, value), weights
+
+    def get_config(self):
+        return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
+                "dropout": self.dropout}
+
+
+@keras.saving.register_keras_serializable(package="build_and_explain")
+class TransformerBlock(keras.layers.Layer):
+    """Self-attention and a feed-forward network, each with a residual and a layer norm.
+
+    ``norm_first=True`` is the pre-norm arrangement of GPT-2
+    ($x + \\mathrm{Attn}(\\mathrm{LN}(x))$); ``False`` is the post-norm arrangement
+    of the original Transformer and BERT ($\\mathrm{LN}(x + \\mathrm{Attn}(x))$).
+    ``causal=True`` uses :class:`CausalSelfAttention` (and supports a cache);
+    otherwise ``keras.layers.MultiHeadAttention`` with an optional padding mask.
+    """
+
+    def __init__(self, model_dim: int, num_heads: int, ff_dim: Optional[int] = None,
+                 dropout: float = 0.0, causal: bool = False, norm_first: bool = True,
+                 activation: str = "gelu", epsilon: float = 1e-5, **kwargs):
+        super().__init__(**kwargs)
+        self.model_dim = _positive_int("model_dim", model_dim)
+        self.num_heads = _positive_int("num_heads", num_heads)
+        if self.model_dim % self.num_heads:
+            raise ValueError(
+                f"model_dim ({model_dim}) must be divisible by num_heads ({num_heads}) "
+                "so that every head gets the same dimension."
+            )
+        self.ff_dim = _positive_int("ff_dim", ff_dim if ff_dim is not None else 4 * model_dim)
+        self.dropout, self.causal, self.norm_first = dropout, causal, norm_first
+        self.activation, self.epsilon = activation, epsilon
+        head_dim = self.model_dim // self.num_heads
+        if causal:
+            self.attention = CausalSelfAttention(self.num_heads, head_dim, dropout, name="attention")
+        else:
+            self.attention = keras.layers.MultiHeadAttention(
+                self.num_heads, head_dim, dropout=dropout, name="attention"
+            )
+        self.norm_attention = keras.layers.LayerNormalization(epsilon=epsilon, name="norm_attention")
+        self.norm_ff = keras.layers.LayerNormalization(epsilon=epsilon, name="norm_ff")
+        self.ff_hidden = keras.layers.Dense(self.ff_dim, activation=activation, name="ff_hidden")
+        self.ff_output = keras.layers.Dense(self.model_dim, name="ff_output")
+        self.dropout_attention = keras.layers.Dropout(dropout)
+        self.dropout_ff = keras.layers.Dropout(dropout)
+
+    def build(self, input_shape):
+        if input_shape[-1] != self.model_dim:
+            raise ValueError(f"inputs must have last dimension model_dim={self.model_dim}; got {input_shape[-1]}.")
+        self.norm_attention.build(input_shape)
+        self.norm_ff.build(input_shape)
+        if self.causal:
+            self.attention.build(input_shape)
+        else:
+            self.attention.build(input_shape, input_shape)
+        self.ff_hidden.build(input_shape)
+        self.ff_output.build(tuple(input_shape[:-1]) + (self.ff_dim,))
+        super().build(input_shape)
+
+    def _attend(self, x, padding_mask, cache, training):
+        if self.causal:
+            return self.attention(x, cache=cache, training=training)
+        mask = None
+        if padding_mask is not None:  # (batch, length) True for real tokens
+            keep = ops.cast(padding_mask, "bool")
+            mask = ops.logical_and(keep[:, :, None], keep[:, None, :])
+        out, weights = self.attention(x, x, attention_mask=mask, training=training,
+                                      return_attention_scores=True)
+        return out, None, weights
+
+    def call(self, x, padding_mask=None, cache=None, training=False, return_details=False):
+        if self.norm_first:
+            attended, new_cache, weights = self._attend(self.norm_attention(x), padding_mask, cache, training)
+            x = x + self.dropout_attention(attended, training=training)
+            x = x + self.dropout_ff(self.ff_output(self.ff_hidden(self.norm_ff(x))), training=training)
+        else:
+            attended, new_cache, weights = self._attend(x, padding_mask, cache, training)
+            x = self.norm_attention(x + self.dropout_attention(attended, training=training))
+            x = self.norm_ff(x + self.dropout_ff(self.ff_output(self.ff_hidden(x)), training=training))
+        if return_details:
+            return x, new_cache, weights
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "model_dim": self.model_dim, "num_heads": self.num_heads,
+                "ff_dim": self.ff_dim, "dropout": self.dropout, "causal": self.causal,
+                "norm_first": self.norm_first, "activation": self.activation, "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="build_and_explain")
+class MiniGPT(keras.Model):
+    """A decoder-only Transformer language model (GPT-2 arrangement).
+
+    Token embedding + learned position embedding -> ``num_layers`` pre-norm
+    causal blocks -> final layer norm -> logits over the vocabulary. With
+    ``tie_embeddings`` the output projection reuses the token embedding matrix
+    (as GPT-2 does). ``call(token_ids)`` returns logits (batch, length, vocab);
+    :meth:`step` extends a sequence by reusing each block's key/value cache.
+    """
+
+    def __init__(self, vocab_size: int, context_length: int, model_dim: int = 64,
+                 num_heads: int = 4, num_layers: int = 2, ff_dim: Optional[int] = None,
+                 dropout: float = 0.0, tie_embeddings: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size = _positive_int("vocab_size", vocab_size)
+        self.context_length = _positive_int("context_length", context_length)
+        self.model_dim = _positive_int("model_dim", model_dim)
+        self.num_heads = _positive_int("num_heads", num_heads)
+        self.num_layers = _positive_int("num_layers", num_layers)
+        self.ff_dim = ff_dim if ff_dim is not None else 4 * self.model_dim
+        self.dropout, self.tie_embeddings = dropout, tie_embeddings
+        self.token_embedding = keras.layers.Embedding(vocab_size, model_dim, name="token_embedding")
+        self.position_embedding = keras.layers.Embedding(context_length, model_dim, name="position_embedding")
+        self.embedding_dropout = keras.layers.Dropout(dropout)
+        self.blocks = [
+            TransformerBlock(model_dim, num_heads, self.ff_dim, dropout, causal=True, norm_first=True,
+                             name=f"block_{i}")
+            for i in range(num_layers)
+        ]
+        self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")
+        self.head = None if tie_embeddings else keras.layers.Dense(vocab_size, use_bias=False, name="head")
+
+    def build(self, input_shape):
+        self.token_embedding.build(input_shape)
+        self.position_embedding.build(input_shape)
+        hidden = tuple(input_shape) + (self.model_dim,)
+        for block in self.blocks:
+            block.build(hidden)
+        self.final_norm.build(hidden)
+        if self.head is not None:
+            self.head.build(hidden)
+        super().build(input_shape)
+
+    def _logits(self, x):
+        x = self.final_norm(x)
+        if self.head is None:
+            return ops.matmul(x, ops.transpose(self.token_embedding.embeddings))
+        return self.head(x)
+
+    def _embed(self, token_ids, start: int, training=False):
+        length = int(ops.shape(token_ids)[1])
+        if start + length > self.context_length:
+            raise ValueError(
+                f"sequence of {start + length} tokens is longer than the context length {self.context_length}."
+            )
+        positions = ops.arange(start, start + length)
+        x = self.token_embedding(token_ids) + self.position_embedding(positions)[None, :, :]
+        return self.embedding_dropout(x, training=training)
+
+    def call(self, token_ids, training=False):
+        x = self._embed(token_ids, 0, training)
+        for block in self.blocks:
+            x = block(x, training=training)
+        return self._logits(x)
+
+    def attention_maps(self, token_ids) -> List:
+        """Attention weights of every block, each (batch, heads, length, length)."""
+        x = self._embed(token_ids, 0)
+        maps = []
+        for block in self.blocks:
+            x, _, weights = block(x, return_details=True)
+            maps.append(weights)
+        return maps
+
+    def step(self, token_ids, caches=None):
+        """Logits for ``token_ids`` that follow the cached past; returns ``(logits, caches)``.
+
+        ``caches`` is None for the first call (the prompt) and then the list
+        returned by the previous call, one ``(keys, values)`` pair per block.
+        """
+        start = 0 if caches is None else int(ops.shape(caches[0][0])[2])
+        x = self._embed(token_ids, start)
+        new_caches = []
+        for i, block in enumerate(self.blocks):
+            x, cache, _ = block(x, cache=None if caches is None else caches[i], return_details=True)
+            new_caches.append(cache)
+        return self._logits(x), new_caches
+
+    def get_config(self):
+        return {**super().get_config(), "vocab_size": self.vocab_size, "context_length": self.context_length,
+                "model_dim": self.model_dim, "num_heads": self.num_heads, "num_layers": self.num_layers,
+                "ff_dim": self.ff_dim, "dropout": self.dropout, "tie_embeddings": self.tie_embeddings}
+
+
+def _next_token(logits: np.ndarray, rng: np.random.Generator, greedy: bool,
+                temperature: float, top_k: Optional[int]) -> int:
+    if greedy:
+        return int(np.argmax(logits))
+    scaled = logits.astype(np.float64) / temperature
+    if top_k is not None and top_k < scaled.size:
+        cutoff = np.partition(scaled, -top_k)[-top_k]
+        scaled = np.where(scaled >= cutoff, scaled, -np.inf)
+    probabilities = np.exp(scaled - scaled.max())
+    probabilities /= probabilities.sum()
+    return int(rng.choice(scaled.size, p=probabilities))
+
+
+def generate(model: MiniGPT, prompt: Sequence[int], max_new_tokens: int, greedy: bool = False,
+             temperature: float = 1.0, top_k: Optional[int] = None, use_cache: bool = True,
+             seed: int = 0) -> List[int]:
+    """Extend ``prompt`` (token ids) by ``max_new_tokens`` tokens; return the new ids.
+
+    ``greedy`` takes the most likely token; otherwise tokens are sampled from
+    $\\mathrm{softmax}(z/T)$, restricted to the ``top_k`` most likely when given.
+    With ``use_cache`` each step feeds only the newest token and reuses the
+    key/value cache (prompt + new tokens must fit the context); without it the
+    whole sequence is recomputed at every step (cropped to the last
+    ``context_length`` tokens when it grows longer).
+    """
+    if not isinstance(model, MiniGPT):
+        raise TypeError(f"model must be a MiniGPT; got {type(model).__name__}.")
+    ids = [int(t) for t in np.asarray(prompt).reshape(-1)]
+    if not ids:
+        raise ValueError("prompt must contain at least one token id.")
+    if min(ids) < 0 or max(ids) >= model.vocab_size:
+        raise ValueError(f"prompt token ids must lie in [0, {model.vocab_size}); got {min(ids)}..{max(ids)}.")
+    if len(ids) > model.context_length:
+        raise ValueError(
+            f"prompt has {len(ids)} tokens, longer than the context length {model.context_length}; shorten it."
+        )
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be a non-negative int; got {max_new_tokens!r}.")
+    if not greedy and (not np.isfinite(temperature) or temperature <= 0):
+        raise ValueError(f"temperature must be > 0 (use greedy=True for the most likely token); got {temperature!r}.")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1):
+        raise ValueError(f"top_k must be a positive int or None; got {top_k!r}.")
+    if use_cache and len(ids) + max_new_tokens > model.context_length:
+        raise ValueError(
+            f"with use_cache=True the prompt ({len(ids)}) plus max_new_tokens ({max_new_tokens}) must fit "
+            f"the context length {model.context_length}; generate fewer tokens or use use_cache=False."
+        )
+    rng = np.random.default_rng(seed)
+    new: List[int] = []
+    caches = None
+    pending = np.asarray([ids], dtype="int32")
+    for _ in range(max_new_tokens):
+        if use_cache:
+            logits, caches = model.step(pending, caches)
+        else:
+            window = np.asarray([(ids + new)[-model.context_length:]], dtype="int32")
+            logits = model(window)
+        last = ops.convert_to_numpy(logits)[0, -1]
+        token = _next_token(last, rng, greedy, temperature, top_k)
+        new.append(token)
+        pending = np.asarray([[token]], dtype="int32")
+    return new
+
+
+def gpt_parameter_count(num_layers: int, model_dim: int, vocab_size: int, context_length: int,
+                        ff_dim: Optional[int] = None, tie_embeddings: bool = True) -> int:
+    """Parameters of a GPT-2-style decoder, as a formula.
+
+    Per block: attention $4(d^2 + d)$ (query, key, value, output projections with
+    biases), feed-forward $2 d f + f + d$, two layer norms $4d$. Plus token and
+    position embeddings $(V + C)d$, the final layer norm $2d$, and an untied output
+    matrix $Vd$ when ``tie_embeddings`` is False. With $f = 4d$ a block is
+    $12d^2 + 13d$.
+    """
+    for name, value in (("num_layers", num_layers), ("model_dim", model_dim),
+                        ("vocab_size", vocab_size), ("context_length", context_length)):
+        _positive_int(name, value)
+    d = model_dim
+    f = 4 * d if ff_dim is None else _positive_int("ff_dim", ff_dim)
+    block = 4 * (d * d + d) + (2 * d * f + f + d) + 4 * d
+    total = (vocab_size + context_length) * d + num_layers * block + 2 * d
+    return total if tie_embeddings else total + vocab_size * d
+
+
+def bert_parameter_count(num_layers: int, model_dim: int, vocab_size: int, context_length: int,
+                         ff_dim: Optional[int] = None, type_vocab_size: int = 2,
+                         pooler: bool = True) -> int:
+    """Parameters of a BERT-style encoder (post-norm blocks), as a formula.
+
+    Embeddings $(V + C + \\text{types})d$ plus their layer norm $2d$; each block
+    has the same count as in :func:`gpt_parameter_count`; the pooler adds $d^2 + d$.
+    """
+    for name, value in (("num_layers", num_layers), ("model_dim", model_dim),
+                        ("vocab_size", vocab_size), ("context_length", context_length),
+                        ("type_vocab_size", type_vocab_size)):
+        _positive_int(name, value)
+    d = model_dim
+    f = 4 * d if ff_dim is None else _positive_int("ff_dim", ff_dim)
+    block = 4 * (d * d + d) + (2 * d * f + f + d) + 4 * d
+    total = (vocab_size + context_length + type_vocab_size) * d + 2 * d + num_layers * block
+    return total + (d * d + d if pooler else 0)
