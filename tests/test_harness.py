@@ -123,3 +123,22 @@ def test_benchmark_record_merges_entries(tmp_path):
     assert notebooks.recorded_seconds("chapters/a.ipynb", tmp_path) == 10.0
     assert notebooks.recorded_seconds("chapters/b.ipynb", tmp_path) == 20.4
     assert notebooks.recorded_seconds("chapters/c.ipynb", tmp_path) is None
+
+
+def test_sync_run_note_rewrites_only_the_note(tmp_path):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
+    (tmp_path / "chapters").mkdir()
+    path = tmp_path / "chapters" / "02_x.ipynb"
+    nb = new_notebook(cells=[new_markdown_cell("Runs in about 99 s on a 2-core CPU."),
+                             new_code_cell("print(1)", execution_count=1)])
+    nbformat.write(nb, path)
+    assert notebooks.sync_run_note(path, tmp_path) is None  # no record yet: nothing changes
+    notebooks.update_record(tmp_path / "benchmarks.json",
+                            [{"notebook": "chapters/02_x.ipynb", "seconds": 41.6, "peak_memory_mb": 1}], {})
+    assert notebooks.sync_run_note(path, tmp_path) == 42
+    cells = nbformat.read(path, as_version=4).cells
+    assert cells[0].source == "Runs in about 42 s on a 2-core CPU."
+    assert cells[1].execution_count == 1

@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -218,6 +219,35 @@ def recorded_seconds(notebook: PathLike, root: Optional[PathLike] = None) -> Opt
     return None if entry is None else float(entry["seconds"])
 
 
+RUN_NOTE = re.compile(r"about (\d+) s on a 2-core CPU")
+
+
+def sync_run_note(notebook: PathLike, root: Optional[PathLike] = None) -> Optional[int]:
+    """Rewrite the "about N s on a 2-core CPU" note of ``notebook`` from ``benchmarks.json``.
+
+    Only markdown cells change, so the executed outputs stay valid. Returns the
+    seconds written, or None when the notebook has no note or no record.
+    """
+    import nbformat
+
+    base = book_root(root)
+    path = Path(notebook)
+    path = path if path.is_absolute() else base / path
+    seconds = recorded_seconds(str(path.resolve().relative_to(base)), base)
+    if seconds is None:
+        return None
+    nb = nbformat.read(path, as_version=4)
+    found = False
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and RUN_NOTE.search(cell.source):
+            cell.source = RUN_NOTE.sub(f"about {round(seconds)} s on a 2-core CPU", cell.source)
+            found = True
+    if not found:
+        return None
+    nbformat.write(nb, path)
+    return round(seconds)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m utils.notebooks", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -234,6 +264,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"executed {nb} in {result.seconds:.1f} s", flush=True)
     else:
         bench(notebooks, args.output)
+        for nb in notebooks:
+            written = sync_run_note(nb)
+            if written is not None:
+                print(f"run note of {nb} now says about {written} s")
     return 0
 
 
