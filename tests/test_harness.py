@@ -59,7 +59,8 @@ def test_execute_notebook_runs_top_to_bottom_and_writes_outputs(tmp_path):
     path.write_text(json.dumps(nb))
     result = notebooks.execute_notebook(path, timeout=120)
     assert result.seconds > 0
-    assert result.peak_memory_mb is None or result.peak_memory_mb > 10
+    if sys.platform.startswith("linux"):  # peak memory comes from /proc/<kernel pid>/status
+        assert result.peak_memory_mb is not None and result.peak_memory_mb > 10
     cells = json.loads(path.read_text())["cells"]
     assert [c["execution_count"] for c in cells] == [1, 2, 3]
     assert "".join(cells[1]["outputs"][0]["text"]) == "2\n"

@@ -137,11 +137,13 @@ def execute_notebook(
         record_timing=False,
     )
 
-    def on_complete(notebook=None, **_kwargs) -> None:  # kernel still alive here
+    def after_cell(**_kwargs) -> None:  # the kernel is alive here; VmHWM only grows
         provisioner = getattr(client.km, "provisioner", None)
-        peak["mb"] = _peak_rss_mb(getattr(provisioner, "pid", None))
+        measured = _peak_rss_mb(getattr(provisioner, "pid", None))
+        if measured is not None:
+            peak["mb"] = max(peak["mb"] or 0.0, measured)
 
-    client.on_notebook_complete = on_complete
+    client.on_cell_executed = after_cell
     start = time.perf_counter()
     try:
         client.execute()
