@@ -38,3 +38,19 @@ def probe(mode, **env_updates):
 @pytest.fixture(scope="session")
 def root():
     return ROOT
+
+
+@pytest.fixture(scope="module")
+def keras():
+    """Keras, imported after the book's set-up (as in the chapters)."""
+    import utils
+
+    utils.setup(quiet=True)
+    import keras
+
+    return keras
+
+
+def architecture(model):
+    """(layer type, output shape, parameters) per layer: what builder tests pin."""
+    return [(type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params()) for layer in model.layers]

@@ -85,3 +85,24 @@ def test_setup_makes_keras_initialisation_repeatable():
 
 def test_in_colab_is_false_here():
     assert utils.in_colab() is False
+
+
+def test_glue_converts_numpy_scalars_and_checks_the_name(monkeypatch):
+    import sys
+    import types
+
+    calls = []
+    fake = types.ModuleType("myst_nb")
+    fake.glue = lambda name, value, display=False: calls.append((name, value, display))
+    monkeypatch.setitem(sys.modules, "myst_nb", fake)
+    assert utils.glue("x_acc", np.float64(0.25), display=False) == 0.25
+    assert calls == [("x_acc", 0.25, False)] and type(calls[0][1]) is float
+    with pytest.raises(ValueError, match="name must be a non-empty string"):
+        utils.glue("", 1)
+
+
+def test_glue_without_myst_nb_just_returns_the_value(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "myst_nb", None)  # import fails, as in Colab
+    assert utils.glue("x_count", np.int64(3), display=False) == 3

@@ -20,7 +20,12 @@ def _check_positive_int(name: str, value: int) -> int:
 
 
 def _as_shape(input_shape: Shape) -> Tuple[int, ...]:
-    shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+    if isinstance(input_shape, int):
+        shape = (input_shape,)
+    elif isinstance(input_shape, (tuple, list)):
+        shape = tuple(input_shape)
+    else:
+        shape = ()  # anything else (a float, a string, None) is rejected below
     if not shape or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in shape):
         raise ValueError(
             f"input_shape must be a positive int or a tuple of positive ints; got {input_shape!r}."
@@ -59,3 +64,230 @@ def build_mlp(
             x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
     outputs = keras.layers.Dense(n_outputs, activation=output_activation, name="output")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+# Convolutional networks (chapter 03_cnn) ---------------------------------------------
+
+
+def _check_positive_ints(name: str, values: Sequence[int]) -> Tuple[int, ...]:
+    if isinstance(values, int) or not isinstance(values, (tuple, list)) or not values:
+        raise ValueError(f"{name} must be a non-empty tuple or list of positive ints; got {values!r}.")
+    for v in values:
+        _check_positive_int(f"{name} entries", v)
+    return tuple(values)
+
+
+def _check_dropout(dropout: float) -> float:
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be a number in [0, 1); got {dropout!r}.")
+    return float(dropout)
+
+
+def build_cnn1d(
+    input_length: int = 40,
+    n_outputs: int = 10,
+    filters: Sequence[int] = (32, 32, 32),
+    kernel_sizes: Sequence[int] = (5, 3, 3),
+    pool_size: int = 2,
+    name: str = "cnn1d",
+):
+    """The 1-D CNN of chapter 03_cnn (MNIST-1D): [Conv1D('same', ReLU) -> MaxPooling1D] blocks -> Flatten -> Dense.
+
+    One block per entry of ``filters`` (with the matching entry of
+    ``kernel_sizes``); the input has shape ``(input_length, 1)`` and the output
+    is ``n_outputs`` logits. With the defaults: 8,010 parameters.
+    """
+    import keras
+
+    _check_positive_int("input_length", input_length)
+    _check_positive_int("n_outputs", n_outputs)
+    _check_positive_int("pool_size", pool_size)
+    filters = _check_positive_ints("filters", filters)
+    kernel_sizes = _check_positive_ints("kernel_sizes", kernel_sizes)
+    if len(filters) != len(kernel_sizes):
+        raise ValueError(
+            f"filters and kernel_sizes must have the same length (one per block); got {len(filters)} and {len(kernel_sizes)}."
+        )
+    if input_length < pool_size ** len(filters):
+        raise ValueError(
+            f"input_length {input_length} is too short for {len(filters)} pooling steps of {pool_size}; "
+            f"it must be at least {pool_size ** len(filters)}."
+        )
+    inputs = keras.Input(shape=(input_length, 1), name="signal")
+    x = inputs
+    for i, (n_filters, kernel_size) in enumerate(zip(filters, kernel_sizes)):
+        x = keras.layers.Conv1D(n_filters, kernel_size, padding="same", activation="relu", name=f"conv_{i}")(x)
+        x = keras.layers.MaxPooling1D(pool_size, name=f"pool_{i}")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    outputs = keras.layers.Dense(n_outputs, name="logits")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_cnn2d(
+    input_shape: Tuple[int, int, int] = (8, 8, 1),
+    n_outputs: int = 10,
+    filters: Sequence[int] = (16, 32),
+    kernel_size: int = 3,
+    dropout: float = 0.3,
+    name: str = "cnn2d",
+):
+    """The 2-D CNN of chapter 03_cnn (8x8 digits): [Conv2D('same', ReLU) -> MaxPooling2D] blocks -> Flatten -> Dropout -> Dense.
+
+    The output is ``n_outputs`` logits. With the defaults: 6,090 parameters.
+    Saliency and evaluation chapters retrain it in seconds.
+    """
+    import keras
+
+    shape = _as_shape(input_shape)
+    if len(shape) != 3:
+        raise ValueError(f"input_shape must be (height, width, channels); got {input_shape!r}.")
+    _check_positive_int("n_outputs", n_outputs)
+    _check_positive_int("kernel_size", kernel_size)
+    filters = _check_positive_ints("filters", filters)
+    dropout = _check_dropout(dropout)
+    if min(shape[:2]) < 2 ** len(filters):
+        raise ValueError(
+            f"input_shape {shape} is too small for {len(filters)} 2x2 poolings; "
+            f"height and width must be at least {2 ** len(filters)}."
+        )
+    inputs = keras.Input(shape=shape, name="image")
+    x = inputs
+    for i, n_filters in enumerate(filters):
+        x = keras.layers.Conv2D(n_filters, kernel_size, padding="same", activation="relu", name=f"conv_{i}")(x)
+        x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    if dropout > 0:
+        x = keras.layers.Dropout(dropout, name="dropout")(x)
+    outputs = keras.layers.Dense(n_outputs, name="logits")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+# Recurrent networks (chapter 04_rnn) -------------------------------------------------
+
+_RECURRENT_CELLS = ("simple_rnn", "lstm", "gru")
+
+
+def _recurrent_layer(cell: str, units: int, **kwargs):
+    import keras
+
+    if cell not in _RECURRENT_CELLS:
+        raise ValueError(f"cell must be one of {_RECURRENT_CELLS}; got {cell!r}.")
+    layer_class = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
+    return layer_class(units, **kwargs)
+
+
+def build_rnn_classifier(
+    input_length: int = 40,
+    n_features: int = 1,
+    n_outputs: int = 10,
+    units: int = 64,
+    cell: str = "gru",
+    name: str = "gru_classifier",
+    layer_options: Optional[dict] = None,
+):
+    """A recurrent sequence classifier (chapter 04_rnn): one recurrent layer -> Dense logits.
+
+    The recurrent layer (``cell`` = 'simple_rnn', 'lstm' or 'gru') reads the
+    sequence of shape ``(input_length, n_features)``; its last state feeds a
+    Dense layer with ``n_outputs`` logits. With the defaults (a GRU of 64 units
+    on MNIST-1D): 13,514 parameters. ``layer_options`` are passed on to the
+    recurrent layer (for example a ``bias_initializer``).
+    """
+    import keras
+
+    _check_positive_int("input_length", input_length)
+    _check_positive_int("n_features", n_features)
+    _check_positive_int("n_outputs", n_outputs)
+    _check_positive_int("units", units)
+    if layer_options is not None and not isinstance(layer_options, dict):
+        raise TypeError(f"layer_options must be a dict of keyword arguments or None; got {layer_options!r}.")
+    inputs = keras.Input(shape=(input_length, n_features), name="sequence")
+    state = _recurrent_layer(cell, units, name="recurrent", **(layer_options or {}))(inputs)
+    outputs = keras.layers.Dense(n_outputs, name="logits")(state)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_rnn_forecaster(
+    window: int,
+    horizon: int,
+    units: int = 32,
+    cell: str = "gru",
+    name: str = "forecaster",
+):
+    """A direct multi-step forecaster (chapter 04_rnn): recurrent layer -> Dense(horizon).
+
+    Input: ``window`` past values, shape ``(window, 1)``; output: the next
+    ``horizon`` values at once (one Dense unit per step ahead).
+    """
+    import keras
+
+    _check_positive_int("window", window)
+    _check_positive_int("horizon", horizon)
+    _check_positive_int("units", units)
+    inputs = keras.Input(shape=(window, 1), name="past")
+    state = _recurrent_layer(cell, units, name="recurrent")(inputs)
+    outputs = keras.layers.Dense(horizon, name="future")(state)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_seq2seq_attention(
+    source_vocabulary_size: int,
+    target_vocabulary_size: int,
+    source_length: int,
+    target_length: int,
+    embedding_dim: int = 16,
+    units: int = 64,
+    name: str = "seq2seq_attention",
+):
+    """A GRU encoder-decoder with additive attention (chapter 04_rnn), trained with teacher forcing.
+
+    Inputs: ``source`` ids (source_length,), id 0 is padding and is masked; and
+    ``decoder_input`` ids (target_length,): the start id followed by the target
+    shifted right. The encoder is a bidirectional GRU (``units`` per direction)
+    whose final states, concatenated, start a GRU decoder of ``2 * units``; an
+    ``AdditiveAttention`` layer named ``"attention"`` lets each decoder step
+    look at every encoder step, and the concatenation [decoder state, context]
+    gives ``target_vocabulary_size`` logits per output position. Use
+    :func:`attention_model` to read the alignment weights.
+    """
+    import keras
+
+    for arg, value in (
+        ("source_vocabulary_size", source_vocabulary_size), ("target_vocabulary_size", target_vocabulary_size),
+        ("source_length", source_length), ("target_length", target_length),
+        ("embedding_dim", embedding_dim), ("units", units),
+    ):
+        _check_positive_int(arg, value)
+    source = keras.Input(shape=(source_length,), dtype="int32", name="source")
+    decoder_input = keras.Input(shape=(target_length,), dtype="int32", name="decoder_input")
+    embedded_source = keras.layers.Embedding(
+        source_vocabulary_size, embedding_dim, mask_zero=True, name="source_embedding"
+    )(source)
+    encoder_states, forward_state, backward_state = keras.layers.Bidirectional(
+        keras.layers.GRU(units, return_sequences=True, return_state=True), name="encoder"
+    )(embedded_source)
+    decoder_start = keras.layers.Concatenate(name="encoder_final_state")([forward_state, backward_state])
+    embedded_target = keras.layers.Embedding(target_vocabulary_size, embedding_dim, name="target_embedding")(
+        decoder_input
+    )
+    decoder_states = keras.layers.GRU(2 * units, return_sequences=True, name="decoder")(
+        embedded_target, initial_state=decoder_start
+    )
+    context, _scores = keras.layers.AdditiveAttention(name="attention")(
+        [decoder_states, encoder_states], return_attention_scores=True
+    )
+    features = keras.layers.Concatenate(name="state_and_context")([decoder_states, context])
+    logits = keras.layers.Dense(target_vocabulary_size, name="logits")(features)
+    return keras.Model([source, decoder_input], logits, name=name)
+
+
+def attention_model(seq2seq_model):
+    """A model with the same inputs as :func:`build_seq2seq_attention`'s that returns
+    the attention weights, shape (batch, target_length, source_length)."""
+    import keras
+
+    try:
+        layer = seq2seq_model.get_layer("attention")
+    except ValueError:
+        raise ValueError("seq2seq_model must come from build_seq2seq_attention (no layer named 'attention').") from None
+    return keras.Model(seq2seq_model.inputs, layer.output[1], name="attention_weights")

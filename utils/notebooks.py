@@ -176,7 +176,7 @@ def bench(notebooks: Sequence[PathLike], output: Optional[PathLike] = None) -> L
         {**asdict(r), "notebook": str(Path(r.notebook).resolve().relative_to(root))} for r in results
     ]
     report = {
-        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "system": platform.system()},
+        "machine": _machine(),
         "total_seconds": round(sum(r.seconds for r in results), 1),
         "notebooks": table,
     }
@@ -255,22 +255,33 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("execute", help="re-execute notebooks and store their outputs")
     ex.add_argument("notebooks", nargs="*", help="default: every notebook in _toc.yml")
+    ex.add_argument("--record", action="store_true",
+                    help="also record the run times in benchmarks.json and update the run notes")
     be = sub.add_parser("bench", help="time notebooks in fresh kernels")
     be.add_argument("notebooks", nargs="*", help="default: every notebook in _toc.yml")
     be.add_argument("--output", default=None, help="JSON file for the results")
     args = parser.parse_args(argv)
     notebooks = [Path(n) for n in args.notebooks] or toc_notebooks()
     if args.command == "execute":
+        root = book_root()
         for nb in notebooks:
             result = execute_notebook(nb)
-            print(f"executed {nb} in {result.seconds:.1f} s", flush=True)
+            print(f"executed {nb} in {result.seconds:.1f} s, peak {result.peak_memory_mb} MiB", flush=True)
+            if args.record:
+                row = {**asdict(result), "notebook": str(Path(nb).resolve().relative_to(root))}
+                update_record(root / RECORD_FILE, [row], _machine())
     else:
         bench(notebooks, args.output)
+    if args.command == "bench" or args.record:
         for nb in notebooks:
             written = sync_run_note(nb)
             if written is not None:
                 print(f"run note of {nb} now says about {written} s")
     return 0
+
+
+def _machine() -> dict:
+    return {"cores": os.cpu_count(), "python": platform.python_version(), "system": platform.system()}
 
 
 if __name__ == "__main__":

@@ -60,3 +60,127 @@ def plot_history(history, metrics=("loss",), ax=None, title: str = ""):
         ax.set_title(title)
     ax.legend()
     return ax
+
+
+def plot_histories(histories, metric="val_loss", ax=None, title: str = "", log_y: bool = False):
+    """Compare runs: one line of ``metric`` per run, against the epoch.
+
+    ``histories`` maps a label (a learning rate, a batch size, a name...) to a
+    Keras ``History`` or its ``history`` dict, for example the result of
+    :func:`utils.training.learning_rate_sweep`. Returns the axes. Raises
+    ``TypeError`` for an empty or non-mapping argument and ``ValueError``
+    naming a run that lacks ``metric``.
+    """
+    import matplotlib.pyplot as plt
+
+    if not isinstance(histories, dict) or not histories:
+        raise TypeError("histories must be a non-empty dict mapping a label to a History or its dict.")
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be a string such as 'val_loss'; got {metric!r}.")
+    if ax is None:
+        _, ax = plt.subplots()
+    for label, history in histories.items():
+        logs = getattr(history, "history", history)
+        if not isinstance(logs, dict) or metric not in logs:
+            available = sorted(logs) if isinstance(logs, dict) else type(logs).__name__
+            raise ValueError(f"run {label!r} has no metric {metric!r}; available: {available}.")
+        values = logs[metric]
+        ax.plot(range(1, len(values) + 1), values, label=str(label))
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+def plot_image_grid(images, titles=None, n_columns: int = 8, cmap: str = "gray", cell_size: float = 0.9, title: str = ""):
+    """Show a stack of 2-D arrays (filters, feature maps, digits) as a grid of small images.
+
+    ``images`` has shape (n, height, width). Each image gets its own colour
+    scale (symmetric around zero when it has negative values, as filters do).
+    Returns the figure. Raises ``ValueError`` for a wrong shape or a ``titles``
+    list of the wrong length.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    images = np.asarray(images, dtype=float)
+    if images.ndim != 3 or images.shape[0] == 0:
+        raise ValueError(f"images must have shape (n, height, width) with n >= 1; got {images.shape}.")
+    if isinstance(n_columns, bool) or not isinstance(n_columns, int) or n_columns < 1:
+        raise ValueError(f"n_columns must be a positive int; got {n_columns!r}.")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"titles must have one entry per image ({len(images)}); got {len(titles)}.")
+    n_columns = min(n_columns, len(images))
+    n_rows = int(np.ceil(len(images) / n_columns))
+    fig, axes = plt.subplots(
+        n_rows, n_columns, figsize=(cell_size * n_columns, cell_size * n_rows + (0.3 if title else 0)),
+        squeeze=False, constrained_layout=True,
+    )
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= len(images):
+            continue
+        image = images[i]
+        if image.min() < 0:
+            limit = float(np.abs(image).max()) or 1.0
+            ax.imshow(image, cmap="RdBu_r" if cmap == "gray" else cmap, vmin=-limit, vmax=limit)
+        else:
+            ax.imshow(image, cmap=cmap)
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def confusion_counts(y_true, y_pred, n_classes: int = None):
+    """Confusion matrix as counts: entry (i, j) is the number of examples of class i predicted as j."""
+    import numpy as np
+
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    if y_true.ndim != 1 or y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true and y_pred must be 1-D arrays of class indices of the same length; got {y_true.shape} and {y_pred.shape}."
+        )
+    if not (np.issubdtype(y_true.dtype, np.integer) and np.issubdtype(y_pred.dtype, np.integer)):
+        raise TypeError("y_true and y_pred must hold integer class indices (use argmax on scores first).")
+    if y_true.size and min(y_true.min(), y_pred.min()) < 0:
+        raise ValueError("class indices must be non-negative.")
+    if n_classes is None:
+        n_classes = int(max(y_true.max(initial=-1), y_pred.max(initial=-1)) + 1)
+    elif max(y_true.max(initial=-1), y_pred.max(initial=-1)) >= n_classes:
+        raise ValueError(f"a class index is >= n_classes ({n_classes}).")
+    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(matrix, (y_true, y_pred), 1)
+    return matrix
+
+
+def plot_confusion_matrix(y_true, y_pred, class_names=None, ax=None, title: str = ""):
+    """Plot the confusion matrix of integer labels with counts written in the cells. Returns the axes."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    n_classes = None if class_names is None else len(class_names)
+    matrix = confusion_counts(y_true, y_pred, n_classes)
+    names = [str(i) for i in range(len(matrix))] if class_names is None else [str(c) for c in class_names]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.2, 3.8))
+    ax.imshow(matrix, cmap="Blues")
+    ax.grid(False)
+    for i in range(len(matrix)):
+        for j in range(len(matrix)):
+            if matrix[i, j]:
+                color = "white" if matrix[i, j] > matrix.max() / 2 else "black"
+                ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=7, color=color)
+    ax.set_xticks(np.arange(len(names)), names)
+    ax.set_yticks(np.arange(len(names)), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if title:
+        ax.set_title(title)
+    return ax

@@ -25,7 +25,7 @@ import platform
 import random
 import sys
 import warnings
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 SEED_VARIABLE = "BOOK_SEED"
 DEFAULT_SEED = 0
@@ -203,3 +203,28 @@ def setup(seed: Optional[int] = None, deterministic: bool = True, quiet: bool = 
     if not quiet:
         print(environment_summary())
     return seed
+
+
+def glue(name: str, value: Any, display: bool = True) -> Any:
+    """Hand ``value`` to the book's text as ``{glue:text}`name``` (or a figure).
+
+    A drop-in for ``myst_nb.glue``, which it calls when installed (the book
+    build); elsewhere, for example in Colab, it only shows the value when
+    ``display`` is True. NumPy
+    scalars become Python numbers first, so that formats such as ``:.1%`` work.
+    Returns the (converted) value.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"name must be a non-empty string; got {name!r}.")
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        value = value.item()  # numpy scalar -> int/float/bool
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        if display:
+            from IPython.display import display as show
+
+            show(value)
+        return value
+    myst_glue(name, value, display=display)
+    return value

@@ -1,0 +1,310 @@
+"""Unit tests of utils.explain: known answers, agreement with references, bad input."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.metrics import r2_score
+
+from utils import explain
+
+
+class LinearModel:
+    """f(x) = w . x + b, with a predict method (float64)."""
+
+    def __init__(self, w, b=0.0):
+        self.w = np.asarray(w, dtype=np.float64)
+        self.b = b
+
+    def predict(self, x):
+        return np.asarray(x, dtype=np.float64) @ self.w + self.b
+
+
+class SineModel(LinearModel):
+    """f(x) = sum_j w_j sin(x_j): its gradient at x is w * cos(x)."""
+
+    def predict(self, x):
+        return np.sin(np.asarray(x, dtype=np.float64)) @ self.w
+
+
+def r2(y, p):
+    return r2_score(y, p)
+
+
+@pytest.fixture
+def regression_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 4))
+    w = np.array([2.0, -1.0, 0.0, 0.5])
+    return x, x @ w, w
+
+
+# ---------------------------------------------------------------- permutation
+
+
+def test_permutation_importance_of_an_unused_feature_is_exactly_zero(regression_data):
+    x, y, w = regression_data
+    result = explain.permutation_importance(LinearModel(w), x, y, r2, n_repeats=7, random_state=3)
+    assert result.importances.shape == (4, 7)
+    assert np.all(result.importances[2] == 0.0)  # exactly, not approximately
+    assert np.all(result.importances[[0, 1, 3]] > 0)
+    assert result.baseline == pytest.approx(1.0)
+
+
+def test_permutation_importance_orders_features_by_effect_size(regression_data):
+    x, y, w = regression_data
+    mean = explain.permutation_importance(LinearModel(w), x, y, r2, n_repeats=20).importances_mean
+    assert list(np.argsort(-mean)) == [0, 1, 3, 2]
+
+
+def test_permutation_importance_equals_scikit_learn():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.inspection import permutation_importance as sk_permutation_importance
+    from sklearn.metrics import log_loss
+
+    data = load_breast_cancer()
+    x = (data.data - data.data.mean(0)) / data.data.std(0)
+    model = LogisticRegression(max_iter=500).fit(x[:400], data.target[:400])
+    for seed in (0, 4):
+        ours = explain.permutation_importance(
+            model, x[400:], data.target[400:], lambda y, p: -log_loss(y, p), n_repeats=4,
+            random_state=seed, response="predict_proba", output=1,
+        )
+        theirs = sk_permutation_importance(
+            model, x[400:], data.target[400:], scoring="neg_log_loss", n_repeats=4, random_state=seed
+        )
+        np.testing.assert_allclose(ours.importances, theirs.importances, rtol=0, atol=1e-12)
+
+
+def test_permuting_a_group_permutes_the_columns_together(regression_data):
+    x, y, w = regression_data
+    x_dup = np.hstack([x, x[:, :1]])  # column 4 duplicates column 0
+    model = LinearModel(np.r_[w[0] / 2, w[1:], w[0] / 2])
+    result = explain.permutation_importance(model, x_dup, y, r2, n_repeats=10, features=[0, 4, (0, 4)])
+    single = explain.permutation_importance(LinearModel(w), x, y, r2, n_repeats=10, features=[0])
+    np.testing.assert_allclose(result.importances[2], single.importances[0], atol=1e-12)
+    assert result.importances_mean[0] < 0.5 * result.importances_mean[2]
+
+
+# ---------------------------------------------------------------- PDP / ICE
+
+
+def test_partial_dependence_of_a_linear_model_is_a_line_with_slope_w(regression_data):
+    x, _, w = regression_data
+    grid = explain.feature_grid(x, 1, n_points=5)
+    average, individual = explain.partial_dependence(LinearModel(w), x, 1, grid)
+    assert individual.shape == (200, 5)
+    np.testing.assert_allclose(np.diff(average) / np.diff(grid), w[1], atol=1e-12)
+    np.testing.assert_allclose(average, individual.mean(axis=0))
+
+
+def test_partial_dependence_equals_scikit_learn(regression_data):
+    from sklearn.inspection import partial_dependence as sk_partial_dependence
+
+    x, y, _ = regression_data
+    model = LinearRegression().fit(x, y + 0.3 * x[:, 0] ** 2)
+    grid = explain.feature_grid(x, 0, n_points=7)
+    average, individual = explain.partial_dependence(model, x, 0, grid)
+    ref = sk_partial_dependence(model, x, [0], custom_values={0: grid}, kind="both", method="brute")
+    np.testing.assert_allclose(average, ref["average"][0], atol=1e-12)
+    np.testing.assert_allclose(individual, ref["individual"][0], atol=1e-12)
+
+
+# ---------------------------------------------------------------- LIME
+
+
+def test_weighted_ridge_equals_scikit_learn_ridge():
+    rng = np.random.default_rng(1)
+    x, y, weights = rng.normal(size=(50, 3)), rng.normal(size=50), rng.uniform(0.1, 1, 50)
+    coef, intercept = explain.weighted_ridge(x, y, weights, alpha=1.0)
+    ref = Ridge(alpha=1.0).fit(x, y, sample_weight=weights)
+    np.testing.assert_allclose(coef, ref.coef_, atol=1e-12)
+    assert intercept == pytest.approx(ref.intercept_, abs=1e-12)
+    assert explain.weighted_r2(y, x @ coef + intercept, weights) == pytest.approx(
+        ref.score(x, y, sample_weight=weights), abs=1e-12
+    )
+
+
+def test_lime_recovers_the_weights_of_a_linear_model(regression_data):
+    x, _, w = regression_data
+    instance = x[5]
+    result = explain.lime_tabular(
+        LinearModel(w, b=1.0), instance, x, num_samples=2000, kernel_width=0.5, alpha=1e-9,
+        sample_around_instance=True, random_state=0,
+    )
+    scale = x.std(axis=0)  # LIME's coefficients are per training standard deviation
+    np.testing.assert_allclose(result.coef / scale, w, atol=1e-6)
+    assert result.score == pytest.approx(1.0, abs=1e-9)
+    assert result.local_prediction == pytest.approx(result.model_prediction, abs=1e-6)
+
+
+def test_lime_with_a_small_kernel_recovers_the_local_gradient(regression_data):
+    x, _, w = regression_data
+    instance = x[7]
+    model = SineModel(w)
+    gradient = w * np.cos(instance) * x.std(axis=0)  # per training standard deviation
+    small, wide = (
+        explain.lime_tabular(
+            model, instance, x, num_samples=5000, kernel_width=width, alpha=1e-6,
+            sample_around_instance=True, random_state=1,
+        )
+        for width in (0.2, 5.0)
+    )
+    assert np.abs(small.coef - gradient).max() < 0.06
+    assert np.abs(wide.coef - gradient).max() > 0.3  # a wide kernel averages the curvature in
+    assert small.score > 0.99 > 0.9 > wide.score
+
+
+def test_lime_equals_the_lime_package():
+    from lime.lime_tabular import LimeTabularExplainer
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(100, 5)) * [1, 2, 3, 4, 5] + 1
+    model = LogisticRegression().fit(x, (x[:, 0] + x[:, 1] > 2).astype(int))
+    for width, around in ((None, False), (1.5, True)):
+        ours = explain.lime_tabular(
+            model, x[3], x, num_samples=500, kernel_width=width, sample_around_instance=around,
+            random_state=7, response="predict_proba", output=1,
+        )
+        package = LimeTabularExplainer(
+            x, mode="classification", discretize_continuous=False, feature_selection="none",
+            kernel_width=width, sample_around_instance=around, random_state=7,
+        ).explain_instance(x[3], model.predict_proba, labels=(1,), num_features=5, num_samples=500)
+        coef = np.zeros(5)
+        for j, value in package.local_exp[1]:
+            coef[j] = value
+        np.testing.assert_allclose(ours.coef, coef, atol=1e-10)
+        assert ours.intercept == pytest.approx(package.intercept[1], abs=1e-10)
+        assert ours.score == pytest.approx(package.score, abs=1e-10)
+
+
+# ---------------------------------------------------------------- surrogates, wrappers
+
+
+def test_surrogate_fidelity():
+    assert explain.surrogate_fidelity(np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0])) == 0.75
+    y = np.array([1.0, 2.0, 3.0])
+    assert explain.surrogate_fidelity(y, y, task="regression") == 1.0
+    with pytest.raises(ValueError, match="task"):
+        explain.surrogate_fidelity(y, y, task="ranking")
+    with pytest.raises(ValueError, match="same length"):
+        explain.surrogate_fidelity(y, y[:2])
+
+
+def test_counting_model_counts_rows(regression_data):
+    x, y, w = regression_data
+    counter = explain.CountingModel(LinearModel(w))
+    explain.permutation_importance(counter, x, y, r2, n_repeats=3)
+    assert counter.rows == 200 * (1 + 4 * 3) and counter.calls == 13
+
+
+@pytest.fixture(scope="module")
+def keras_classifier():
+    import utils
+
+    utils.setup(quiet=True)
+    from utils.models import build_mlp
+
+    model = build_mlp(3, 1, hidden_units=(4,), output_activation="sigmoid")
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    return explain.KerasBinaryClassifier(model)
+
+
+def test_keras_wrapper_is_a_scikit_learn_classifier(keras_classifier):
+    from sklearn.base import is_classifier
+    from sklearn.inspection import permutation_importance as sk_permutation_importance
+
+    x = np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(int)
+    assert is_classifier(keras_classifier)
+    proba = keras_classifier.predict_proba(x)
+    assert proba.shape == (20, 2) and proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(keras_classifier.predict(x), (proba[:, 1] >= 0.5).astype(int))
+    result = sk_permutation_importance(keras_classifier, x, y, scoring="neg_log_loss", n_repeats=2)
+    assert result.importances.shape == (3, 2)
+    keras_classifier.fit(x, y, epochs=1)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_feature_count_mismatch_is_rejected(regression_data, keras_classifier):
+    x, y, w = regression_data
+    with pytest.raises(ValueError, match="instance has 3 features but training_data has 4"):
+        explain.lime_tabular(LinearModel(w), x[0, :3], x)
+    with pytest.raises(ValueError, match="x has 4 features but 3 were expected"):
+        keras_classifier.predict_proba(x)
+    with pytest.raises(ValueError, match="features must hold column indices"):
+        explain.permutation_importance(LinearModel(w), x, y, r2, features=[4])
+    with pytest.raises(ValueError, match="feature must be a column index below 4"):
+        explain.partial_dependence(LinearModel(w), x, 4, [0.0, 1.0])
+    with pytest.raises(ValueError, match="y must be 1-D with one target per row"):
+        explain.permutation_importance(LinearModel(w), x, y[:10], r2)
+
+
+def test_model_without_predict_is_rejected(regression_data):
+    x, y, _ = regression_data
+    with pytest.raises(TypeError, match="model must have a callable 'predict' method"):
+        explain.permutation_importance(object(), x, y, r2)
+    with pytest.raises(TypeError, match="model must have a callable 'predict_proba'"):
+        explain.partial_dependence(LinearModel([1, 2, 3, 4]), x, 0, [0.0], response="predict_proba")
+    with pytest.raises(TypeError, match="model must have a callable"):
+        explain.lime_tabular("not a model", x[0], x)
+    with pytest.raises(TypeError, match="model must have a predict"):
+        explain.CountingModel(42)
+    with pytest.raises(TypeError, match="model must be a Keras model"):
+        explain.KerasBinaryClassifier(LinearModel([1.0])).predict_proba(x)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_values_are_rejected(regression_data, bad):
+    x, y, w = regression_data
+    broken = x.copy()
+    broken[3, 1] = bad
+    with pytest.raises(ValueError, match="x contains NaN or infinite values"):
+        explain.permutation_importance(LinearModel(w), broken, y, r2)
+    with pytest.raises(ValueError, match="x contains NaN or infinite values"):
+        explain.partial_dependence(LinearModel(w), broken, 0, [0.0])
+    with pytest.raises(ValueError, match="training_data contains NaN"):
+        explain.lime_tabular(LinearModel(w), x[0], broken)
+    with pytest.raises(ValueError, match="instance contains NaN"):
+        explain.lime_tabular(LinearModel(w), broken[3], x)
+    with pytest.raises(ValueError, match="grid contains NaN"):
+        explain.partial_dependence(LinearModel(w), x, 0, [0.0, bad])
+
+
+def test_other_bad_arguments_are_named(regression_data):
+    x, y, w = regression_data
+    model = LinearModel(w)
+    with pytest.raises(ValueError, match="n_repeats must be an int >= 1"):
+        explain.permutation_importance(model, x, y, r2, n_repeats=0)
+    with pytest.raises(TypeError, match="score must be a function"):
+        explain.permutation_importance(model, x, y, "r2")
+    with pytest.raises(ValueError, match="kernel_width must be a finite number > 0"):
+        explain.lime_tabular(model, x[0], x, kernel_width=0)
+    with pytest.raises(ValueError, match="kernel must be one of"):
+        explain.lime_tabular(model, x[0], x, kernel="gaussian")
+    with pytest.raises(ValueError, match="x must be 2-D"):
+        explain.permutation_importance(model, x[0], y, r2)
+    with pytest.raises(TypeError, match="x must hold numbers"):
+        explain.permutation_importance(model, np.array([["a", "b"]]), y, r2)
+    with pytest.raises(ValueError, match="output=1 was given"):
+        explain.model_output(model, x, output=1)
+    with pytest.raises(ValueError, match="pass output=<column>"):
+        explain.model_output(explain.CountingModel(LogisticRegression().fit(x, y > 0)), x, "predict_proba")
+
+
+def test_grid_and_ridge_arguments_are_checked(regression_data):
+    x, y, _ = regression_data
+    grid = explain.feature_grid(x, 0, n_points=4, percentiles=(0.1, 0.9))
+    np.testing.assert_allclose(grid[[0, -1]], np.quantile(x[:, 0], [0.1, 0.9]))
+    with pytest.raises(ValueError, match="percentiles must satisfy"):
+        explain.feature_grid(x, 0, percentiles=(0.9, 0.1))
+    with pytest.raises(ValueError, match="n_points must be an int >= 2"):
+        explain.feature_grid(x, 0, n_points=1)
+    with pytest.raises(ValueError, match="weights must be non-negative"):
+        explain.weighted_ridge(x, y, -np.ones(len(y)))
+    with pytest.raises(ValueError, match="weights has 3 entries but 200 were expected"):
+        explain.weighted_ridge(x, y, np.ones(3))
+    with pytest.raises(ValueError, match="alpha must be a finite number >= 0"):
+        explain.weighted_ridge(x, y, np.ones(len(y)), alpha=-1.0)

@@ -1,0 +1,167 @@
+"""Unit tests of utils/training.py: autodiff gradients, the GradientTape loop, the sweep."""
+
+import json
+
+import numpy as np
+import pytest
+
+import utils
+
+utils.setup(quiet=True)
+
+import keras  # noqa: E402  (after utils.setup, as in the chapters)
+from keras import ops  # noqa: E402
+
+from utils import training  # noqa: E402
+
+from conftest import run_python  # noqa: E402
+
+TENSORFLOW = keras.backend.backend() == "tensorflow"
+
+
+# gradients ---------------------------------------------------------------------------
+
+
+def test_gradients_of_a_quadratic_and_a_matrix_product():
+    x = np.array([1.0, -2.0, 3.0])
+    (grad,) = training.gradients(lambda v: ops.sum(v**2), x)
+    np.testing.assert_allclose(grad, 2 * x, rtol=1e-6)
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(3, 4)), rng.normal(size=(4, 2))
+    grad_a, grad_b = training.gradients(lambda p, q: ops.sum(ops.matmul(p, q)), a, b)
+    np.testing.assert_allclose(grad_a, np.ones((3, 2)) @ b.T, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(grad_b, a.T @ np.ones((3, 2)), rtol=1e-5, atol=1e-6)
+    assert grad_a.shape == a.shape and grad_a.dtype == np.float32
+
+
+def test_gradients_of_an_unused_input_are_zero():
+    grad_x, grad_y = training.gradients(lambda x, y: ops.sum(x), np.ones(3), np.ones(2))
+    np.testing.assert_array_equal(grad_x, np.ones(3))
+    np.testing.assert_array_equal(grad_y, np.zeros(2))
+
+
+def test_gradients_reject_bad_input():
+    with pytest.raises(TypeError, match="callable"):
+        training.gradients("not a function", np.ones(2))
+    with pytest.raises(ValueError, match="at least one array"):
+        training.gradients(lambda: 0.0)
+    with pytest.raises(TypeError, match="numeric"):
+        training.gradients(lambda x: ops.sum(x), np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="scalar"):
+        training.gradients(lambda x: x * 2, np.ones(3))
+
+
+@pytest.mark.slow
+def test_gradients_under_the_jax_backend():
+    code = (
+        "import json, numpy as np, utils; utils.setup(quiet=True)\n"
+        "import keras; from keras import ops; from utils.training import gradients\n"
+        "(g,) = gradients(lambda v: ops.sum(ops.sin(v)), np.array([0.0, 1.0]))\n"
+        "print(json.dumps([keras.backend.backend(), g.tolist()]))\n"
+    )
+    result = run_python(["-c", code], {"KERAS_BACKEND": "jax"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    backend, grad = json.loads(result.stdout.strip().splitlines()[-1])
+    assert backend == "jax"
+    np.testing.assert_allclose(grad, np.cos([0.0, 1.0]), rtol=1e-6)
+
+
+# train_with_gradient_tape ------------------------------------------------------------
+
+
+def small_problem():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 4)).astype("float32")
+    y = (x @ np.array([1.0, -2.0, 0.5, 0.0]) + 0.1).astype("float32")[:, None]
+    return x, y
+
+
+def small_model():
+    inputs = keras.Input(shape=(4,))
+    hidden = keras.layers.Dense(8, activation="tanh")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(1)(hidden))
+
+
+@pytest.mark.skipif(not TENSORFLOW, reason="GradientTape loop is TensorFlow-only")
+def test_gradient_tape_loop_matches_fit_batch_for_batch():
+    x, y = small_problem()
+    keras.utils.set_random_seed(0)
+    model_fit = small_model()
+    model_tape = small_model()
+    model_tape.set_weights(model_fit.get_weights())
+    model_fit.compile(keras.optimizers.SGD(0.05), keras.losses.MeanSquaredError())
+    history = model_fit.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0)  # last batch has 2
+    tape = training.train_with_gradient_tape(
+        model_tape, keras.losses.MeanSquaredError(), keras.optimizers.SGD(0.05), x, y, epochs=3, batch_size=16
+    )
+    assert list(tape) == ["loss"] and len(tape["loss"]) == 3
+    assert tape["loss"][-1] < tape["loss"][0]  # it trains
+    np.testing.assert_allclose(tape["loss"], history.history["loss"], rtol=1e-5)
+    for a, b in zip(model_tape.get_weights(), model_fit.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(not TENSORFLOW, reason="GradientTape loop is TensorFlow-only")
+def test_gradient_tape_loop_rejects_bad_input():
+    x, y = small_problem()
+    model, loss, opt = small_model(), keras.losses.MeanSquaredError(), keras.optimizers.SGD(0.1)
+    with pytest.raises(TypeError, match="keras.Model"):
+        training.train_with_gradient_tape("model", loss, opt, x, y)
+    with pytest.raises(TypeError, match="loss_fn"):
+        training.train_with_gradient_tape(model, None, opt, x, y)
+    with pytest.raises(TypeError, match="optimizer"):
+        training.train_with_gradient_tape(model, loss, "sgd", x, y)
+    with pytest.raises(ValueError, match="epochs"):
+        training.train_with_gradient_tape(model, loss, opt, x, y, epochs=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        training.train_with_gradient_tape(model, loss, opt, x, y, batch_size=2.5)
+    with pytest.raises(ValueError, match="same number of examples"):
+        training.train_with_gradient_tape(model, loss, opt, x, y[:10])
+
+
+# learning_rate_sweep -----------------------------------------------------------------
+
+
+def test_learning_rate_sweep_starts_every_run_from_the_same_weights():
+    x, y = small_problem()
+    initial = []
+
+    def build(learning_rate):
+        model = small_model()
+        initial.append([w.copy() for w in model.get_weights()])
+        model.compile(keras.optimizers.SGD(learning_rate), keras.losses.MeanSquaredError())
+        return model
+
+    results = training.learning_rate_sweep(build, [1e-4, 0.05], x[:40], y[:40], x[40:], y[40:], epochs=4, batch_size=10)
+    assert list(results) == [1e-4, 0.05]
+    for a, b in zip(*initial):
+        np.testing.assert_array_equal(a, b)
+    assert set(results[0.05]) == {"loss", "val_loss"} and len(results[0.05]["loss"]) == 4
+    # the larger rate learns much faster on this easy problem
+    assert results[0.05]["val_loss"][-1] < 0.5 * results[1e-4]["val_loss"][-1]
+    again = training.learning_rate_sweep(build, [0.05], x[:40], y[:40], x[40:], y[40:], epochs=4, batch_size=10)
+    np.testing.assert_allclose(again[0.05]["loss"], results[0.05]["loss"], rtol=1e-6)
+
+
+def test_learning_rate_sweep_rejects_bad_input():
+    x, y = small_problem()
+
+    def build(learning_rate):
+        model = small_model()
+        model.compile(keras.optimizers.SGD(learning_rate), "mse")
+        return model
+
+    for rates, match in (([], "empty"), ([0.1, -1.0], "positive finite"), ([float("inf")], "positive finite"),
+                         ([0.1, 0.1], "duplicates"), (["0.1"], "positive finite")):
+        with pytest.raises(ValueError, match=match):
+            training.learning_rate_sweep(build, rates, x, y, x, y)
+    with pytest.raises(TypeError, match="build_and_compile"):
+        training.learning_rate_sweep(None, [0.1], x, y, x, y)
+    with pytest.raises(TypeError, match="compiled keras.Model"):
+        training.learning_rate_sweep(lambda lr: small_model(), [0.1], x, y, x, y, epochs=1)
+    with pytest.raises(ValueError, match="seed"):
+        training.learning_rate_sweep(build, [0.1], x, y, x, y, seed=-1)
+    with pytest.raises(ValueError, match="epochs"):
+        training.learning_rate_sweep(build, [0.1], x, y, x, y, epochs=0)
+    with pytest.raises(ValueError, match="same number of examples"):
+        training.learning_rate_sweep(build, [0.1], x, y, x[:3], y)

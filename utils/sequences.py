@@ -1,0 +1,365 @@
+"""Sequence data for the recurrent-networks chapter (04_rnn).
+
+* :func:`make_windows` cuts a series into (past window, future horizon) pairs;
+* :func:`load_co2` loads the weekly Mauna Loa CO2 record bundled with statsmodels
+  and fills its missing weeks explicitly;
+* :func:`last_value_forecast`, :func:`seasonal_naive_forecast` and
+  :class:`TrendSeasonalRegression` are the forecasting baselines, scored with
+  :func:`mae` and :func:`mase` (Hyndman & Koehler, 2006);
+* :func:`make_date_pairs` generates the date-translation task
+  ("3rd of March 2021" -> "2021-03-03") and :class:`CharVocabulary` turns
+  strings into integer sequences and back.
+
+Everything runs offline and is deterministic given its ``seed`` arguments.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+
+def _check_int(name: str, value: int, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int; got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}.")
+    return int(value)
+
+
+# Windowing -------------------------------------------------------------------------
+
+
+def make_windows(
+    series, window: int, horizon: int, stride: int = 1
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Cut a series into overlapping (input window, target horizon) pairs.
+
+    ``series`` has shape (time,) or (time, features). Pair ``i`` has the inputs
+    ``series[i*stride : i*stride + window]`` and the targets, the ``horizon``
+    values that follow them. Returns ``(inputs, targets)`` with shapes
+    (n, window[, features]) and (n, horizon[, features]), where
+    ``n = (len(series) - window - horizon) // stride + 1``.
+
+    Raises ``ValueError`` for a window longer than the series, a horizon <= 0,
+    a window and horizon that do not fit together in the series, or a series
+    that is not 1-D or 2-D; ``TypeError`` for non-integer sizes.
+    """
+    values = np.asarray(series)
+    if values.ndim not in (1, 2):
+        raise ValueError(f"series must be 1-D (time,) or 2-D (time, features); got shape {values.shape}.")
+    if isinstance(horizon, (int, np.integer)) and not isinstance(horizon, bool) and horizon <= 0:
+        raise ValueError(f"horizon must be a positive number of steps to forecast; got {horizon}.")
+    window = _check_int("window", window, 1)
+    horizon = _check_int("horizon", horizon, 1)
+    stride = _check_int("stride", stride, 1)
+    length = len(values)
+    if window > length:
+        raise ValueError(
+            f"window ({window}) is longer than the series ({length} steps); use a shorter window."
+        )
+    if window + horizon > length:
+        raise ValueError(
+            f"window + horizon ({window} + {horizon}) exceeds the series length ({length}): "
+            "no complete pair fits; shorten the window or the horizon."
+        )
+    n = (length - window - horizon) // stride + 1
+    starts = np.arange(n) * stride
+    input_index = starts[:, None] + np.arange(window)[None, :]
+    target_index = starts[:, None] + window + np.arange(horizon)[None, :]
+    return values[input_index], values[target_index]
+
+
+# The Mauna Loa CO2 series ----------------------------------------------------------
+
+
+def load_co2(missing: str = "interpolate"):
+    """The weekly Mauna Loa CO2 record (ppm), March 1958 to December 2001.
+
+    The series ships with statsmodels (``statsmodels.datasets.co2``; Keeling &
+    Whorf's flask samples) on a regular weekly grid (weeks ending on Saturday);
+    59 weeks have no measurement. Returns a ``pandas.DataFrame`` indexed by
+    date with columns ``co2`` and ``was_missing`` (True for weeks without a
+    measurement). ``missing`` says what happens to those weeks:
+
+    * ``"interpolate"``: linear interpolation in time between the neighbouring
+      measured weeks (the grid stays regular, which windowing needs);
+    * ``"keep"``: leave them as NaN.
+
+    Anything else raises ``ValueError``.
+    """
+    if missing not in ("interpolate", "keep"):
+        raise ValueError(f"missing must be 'interpolate' or 'keep'; got {missing!r}.")
+    import pandas as pd
+    from statsmodels.datasets import co2
+
+    frame = co2.load_pandas().data.copy()
+    frame = frame.asfreq("W-SAT")  # the grid is already regular; this makes it explicit
+    frame["was_missing"] = frame["co2"].isna()
+    if missing == "interpolate":
+        frame["co2"] = frame["co2"].interpolate(method="time", limit_direction="both")
+    frame.index.name = "date"
+    return pd.DataFrame(frame[["co2", "was_missing"]])
+
+
+# Forecasting baselines and metrics -------------------------------------------------
+
+
+def _check_origins(series: np.ndarray, origins, horizon: int, history: int) -> np.ndarray:
+    origins = np.asarray(origins)
+    if origins.ndim != 1 or not np.issubdtype(origins.dtype, np.integer):
+        raise TypeError("origins must be a 1-D array of integer positions (the last observed step).")
+    if origins.size and (origins.min() < history - 1 or origins.max() >= len(series)):
+        raise ValueError(
+            f"origins must lie in [{history - 1}, {len(series) - 1}] so that enough history exists; "
+            f"got values from {origins.min()} to {origins.max()}."
+        )
+    return origins
+
+
+def _as_series(series) -> np.ndarray:
+    values = np.asarray(series, dtype=np.float64)
+    if values.ndim != 1:
+        raise ValueError(f"series must be 1-D; got shape {values.shape}.")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("series contains NaN or infinite values; fill missing values first.")
+    return values
+
+
+def last_value_forecast(series, origins, horizon: int) -> np.ndarray:
+    """Naive forecast: every future step equals the last observed value.
+
+    ``origins`` are the positions of the last observed step; the result has
+    shape (len(origins), horizon).
+    """
+    values = _as_series(series)
+    horizon = _check_int("horizon", horizon, 1)
+    origins = _check_origins(values, origins, horizon, 1)
+    return np.repeat(values[origins][:, None], horizon, axis=1)
+
+
+def seasonal_naive_forecast(series, origins, horizon: int, season_length: int) -> np.ndarray:
+    """Seasonal naive forecast: step ``h`` equals the value one season before it.
+
+    For ``h <= season_length`` the forecast of ``series[o + h]`` is
+    ``series[o + h - season_length]``; longer horizons repeat the last observed
+    season. Result shape: (len(origins), horizon).
+    """
+    values = _as_series(series)
+    horizon = _check_int("horizon", horizon, 1)
+    season_length = _check_int("season_length", season_length, 1)
+    origins = _check_origins(values, origins, horizon, season_length)
+    steps = np.arange(1, horizon + 1)
+    lag = season_length * np.ceil(steps / season_length).astype(int)
+    return values[origins[:, None] + steps[None, :] - lag[None, :]]
+
+
+class TrendSeasonalRegression:
+    """Least-squares fit of a linear trend plus Fourier seasonality.
+
+    ``y(t) = a + b t + sum_k [c_k cos(2 pi k t / period) + d_k sin(2 pi k t / period)]``,
+    ``k = 1..n_harmonics``. Fit it on the training part only, then predict at
+    any time step ``t`` (an index on the series' regular grid).
+    """
+
+    def __init__(self, period: float, n_harmonics: int = 3):
+        if isinstance(period, bool) or not isinstance(period, (int, float)) or not period > 1:
+            raise ValueError(f"period must be a number > 1 (steps per season); got {period!r}.")
+        self.period = float(period)
+        self.n_harmonics = _check_int("n_harmonics", n_harmonics, 0)
+        self.coefficients: Optional[np.ndarray] = None
+
+    def design(self, t) -> np.ndarray:
+        """The regression's design matrix at time steps ``t``."""
+        t = np.asarray(t, dtype=np.float64)
+        if t.ndim != 1:
+            raise ValueError(f"t must be 1-D; got shape {t.shape}.")
+        columns = [np.ones_like(t), t]
+        for k in range(1, self.n_harmonics + 1):
+            angle = 2 * np.pi * k * t / self.period
+            columns += [np.cos(angle), np.sin(angle)]
+        return np.stack(columns, axis=1)
+
+    def fit(self, t, y) -> "TrendSeasonalRegression":
+        """Fit on time steps ``t`` and values ``y`` (1-D, same length, finite)."""
+        y = _as_series(y)
+        design = self.design(t)
+        if len(design) != len(y):
+            raise ValueError(f"t and y must have the same length; got {len(design)} and {len(y)}.")
+        if len(y) < design.shape[1]:
+            raise ValueError(f"need at least {design.shape[1]} points to fit; got {len(y)}.")
+        self.coefficients = np.linalg.lstsq(design, y, rcond=None)[0]
+        return self
+
+    def predict(self, t) -> np.ndarray:
+        """Predictions at time steps ``t`` (any shape of integer or float steps)."""
+        if self.coefficients is None:
+            raise RuntimeError("call fit() before predict().")
+        t = np.asarray(t, dtype=np.float64)
+        return (self.design(t.ravel()) @ self.coefficients).reshape(t.shape)
+
+
+def mae(y_true, y_pred) -> float:
+    """Mean absolute error over all entries (arrays of the same shape)."""
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    if y_true.shape != y_pred.shape or y_true.size == 0:
+        raise ValueError(
+            f"y_true and y_pred must be non-empty and have the same shape; got {y_true.shape} and {y_pred.shape}."
+        )
+    return float(np.mean(np.abs(y_true - y_pred)))
+
+
+def mase(y_true, y_pred, y_train, season_length: int = 1) -> float:
+    """Mean absolute scaled error (Hyndman & Koehler, 2006).
+
+    The forecast's MAE divided by the in-sample MAE of the (seasonal) naive
+    one-step forecast on the training series,
+    ``mean(|y_train[t] - y_train[t - season_length]|)``. Below 1: better than
+    that naive forecast on average. Raises ``ValueError`` when the training
+    series is too short or constant (the scale would be zero).
+    """
+    season_length = _check_int("season_length", season_length, 1)
+    train = _as_series(y_train)
+    if len(train) <= season_length:
+        raise ValueError(
+            f"y_train must be longer than season_length ({season_length}); got {len(train)} values."
+        )
+    scale = float(np.mean(np.abs(train[season_length:] - train[:-season_length])))
+    if scale == 0:
+        raise ValueError("the naive in-sample error of y_train is zero; MASE is undefined.")
+    return mae(y_true, y_pred) / scale
+
+
+# The date-translation task ---------------------------------------------------------
+
+MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July",
+    "August", "September", "October", "November", "December",
+)
+DATE_FORMATS = ("ordinal_of", "month_day_year", "day_mon_year", "dotted", "iso_slash")
+
+
+def _ordinal(day: int) -> str:
+    if 11 <= day % 100 <= 13:
+        return f"{day}th"
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def format_date(date: datetime.date, style: str) -> str:
+    """Write ``date`` in one of :data:`DATE_FORMATS`.
+
+    ``ordinal_of``: "3rd of March 2021"; ``month_day_year``: "March 3, 2021";
+    ``day_mon_year``: "3 Mar 2021"; ``dotted``: "03.03.2021" (day first);
+    ``iso_slash``: "2021/3/3".
+    """
+    if not isinstance(date, datetime.date):
+        raise TypeError(f"date must be a datetime.date; got {type(date).__name__}.")
+    month = MONTHS[date.month - 1]
+    if style == "ordinal_of":
+        return f"{_ordinal(date.day)} of {month} {date.year}"
+    if style == "month_day_year":
+        return f"{month} {date.day}, {date.year}"
+    if style == "day_mon_year":
+        return f"{date.day} {month[:3]} {date.year}"
+    if style == "dotted":
+        return f"{date.day:02d}.{date.month:02d}.{date.year}"
+    if style == "iso_slash":
+        return f"{date.year}/{date.month}/{date.day}"
+    raise ValueError(f"style must be one of {DATE_FORMATS}; got {style!r}.")
+
+
+def make_date_pairs(
+    n: int, seed: int = 0, start_year: int = 1950, end_year: int = 2049,
+    styles: Sequence[str] = DATE_FORMATS,
+) -> Tuple[List[str], List[str]]:
+    """``n`` random dates written in a random style, and their ISO form "YYYY-MM-DD".
+
+    Dates are uniform over the days from 1 January ``start_year`` to 31
+    December ``end_year``; styles are drawn uniformly from ``styles``. Returns
+    ``(sources, targets)``, two lists of strings. Deterministic given ``seed``.
+    """
+    n = _check_int("n", n, 1)
+    seed = _check_int("seed", seed, 0)
+    start_year = _check_int("start_year", start_year, 1)
+    end_year = _check_int("end_year", end_year, 1)
+    if end_year < start_year or end_year > 9999:
+        raise ValueError(f"need start_year <= end_year <= 9999; got {start_year} and {end_year}.")
+    styles = tuple(styles)
+    unknown = [s for s in styles if s not in DATE_FORMATS]
+    if not styles or unknown:
+        raise ValueError(f"styles must be a non-empty subset of {DATE_FORMATS}; got {styles!r}.")
+    rng = np.random.default_rng(seed)
+    first = datetime.date(start_year, 1, 1).toordinal()
+    last = datetime.date(end_year, 12, 31).toordinal()
+    days = rng.integers(first, last + 1, size=n)
+    chosen = rng.integers(0, len(styles), size=n)
+    sources, targets = [], []
+    for day, style_index in zip(days, chosen):
+        date = datetime.date.fromordinal(int(day))
+        sources.append(format_date(date, styles[style_index]))
+        targets.append(date.isoformat())
+    return sources, targets
+
+
+class CharVocabulary:
+    """Characters <-> integer ids, with id 0 for padding and id 1 for "start".
+
+    Built from the characters of ``texts`` (sorted, so the same texts always
+    give the same ids).
+    """
+
+    PAD = 0
+    START = 1
+
+    def __init__(self, texts: Sequence[str]):
+        if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+            raise TypeError("texts must be a sequence of strings (not a single string).")
+        self.characters = sorted(set("".join(texts)))
+        if not self.characters:
+            raise ValueError("texts must contain at least one character.")
+        self.index = {c: i + 2 for i, c in enumerate(self.characters)}
+
+    def __len__(self) -> int:
+        return len(self.characters) + 2
+
+    def encode(self, texts: Sequence[str], length: int, start: bool = False) -> np.ndarray:
+        """Integer array (len(texts), length): ids, then padding zeros.
+
+        ``start=True`` puts the start id first (the decoder's input in teacher
+        forcing). Raises ``ValueError`` for a text that does not fit or that
+        holds a character outside the vocabulary.
+        """
+        length = _check_int("length", length, 1)
+        out = np.zeros((len(texts), length), dtype=np.int32)
+        for row, text in enumerate(texts):
+            ids = ([self.START] if start else []) + [self._id(c) for c in text]
+            if len(ids) > length:
+                raise ValueError(f"text {text!r} needs {len(ids)} positions; length is {length}.")
+            out[row, : len(ids)] = ids
+        return out
+
+    def _id(self, character: str) -> int:
+        try:
+            return self.index[character]
+        except KeyError:
+            raise ValueError(f"character {character!r} is not in the vocabulary.") from None
+
+    def decode(self, ids) -> List[str]:
+        """Strings from an integer array (n, length); stops at the first padding id."""
+        ids = np.asarray(ids)
+        if ids.ndim != 2:
+            raise ValueError(f"ids must be 2-D (texts, positions); got shape {ids.shape}.")
+        texts = []
+        for row in ids:
+            chars = []
+            for i in row:
+                if i == self.PAD:
+                    break
+                if i >= 2:
+                    chars.append(self.characters[int(i) - 2])
+            texts.append("".join(chars))
+        return texts

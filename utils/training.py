@@ -1,0 +1,233 @@
+"""Training helpers shared across chapters.
+
+The dense-network chapter (``chapters/02_dense.ipynb``) builds each of these in
+the open first; later chapters call the versions here:
+
+* :func:`gradients` differentiates a scalar function with the active backend's
+  automatic differentiation (``tf.GradientTape``, ``jax.grad`` or
+  ``torch.autograd``) and returns NumPy arrays, so that hand-derived gradients
+  can be checked against autodiff under any backend;
+* :func:`train_with_gradient_tape` is the explicit training loop (forward, loss,
+  backward, update) of the TensorFlow backend, batch for batch the same as
+  ``model.fit(..., shuffle=False)``;
+* :func:`learning_rate_sweep` trains the same architecture, from the same
+  initial weights, once per learning rate.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Dict, List, Sequence, Tuple
+
+import numpy as np
+
+
+def _keras_backend() -> str:
+    import keras
+
+    return keras.backend.backend()
+
+
+def gradients(function: Callable[..., Any], *arrays: Any) -> Tuple[np.ndarray, ...]:
+    """Gradient of a scalar-valued ``function(*arrays)`` with respect to each array.
+
+    ``function`` must be written with ``keras.ops`` (so it runs on any backend)
+    and return a scalar. The gradients are computed by the active backend's
+    automatic differentiation and returned as NumPy arrays, one per input, in
+    the inputs' shapes. Inputs are converted to float32 tensors.
+
+    Raises ``TypeError`` when ``function`` is not callable or an input is not
+    numeric, ``ValueError`` when no input is given or the function's value is
+    not a scalar.
+    """
+    if not callable(function):
+        raise TypeError(f"function must be callable; got {type(function).__name__}.")
+    if not arrays:
+        raise ValueError("give at least one array to differentiate with respect to.")
+    values = []
+    for i, array in enumerate(arrays):
+        value = np.asarray(array)
+        if value.dtype.kind not in "biuf":
+            raise TypeError(f"array {i} must be numeric; got dtype {value.dtype}.")
+        values.append(value.astype(np.float32))
+
+    def scalar(result: Any) -> Any:
+        shape = tuple(getattr(result, "shape", ()))
+        if int(np.prod(shape)) != 1:
+            raise ValueError(f"function must return a scalar; got a value of shape {shape}.")
+        return result
+
+    backend = _keras_backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tensors = [tf.convert_to_tensor(v) for v in values]
+        with tf.GradientTape() as tape:
+            for tensor in tensors:
+                tape.watch(tensor)
+            result = tf.reshape(scalar(function(*tensors)), [])
+        grads = tape.gradient(result, tensors)
+        return tuple(
+            np.zeros_like(v) if g is None else np.asarray(g) for v, g in zip(values, grads)
+        )
+    if backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        def wrapped(*inputs):
+            return jnp.reshape(scalar(function(*inputs)), ())
+
+        grads = jax.grad(wrapped, argnums=tuple(range(len(values))))(*values)
+        return tuple(np.asarray(g) for g in grads)
+    if backend == "torch":
+        import torch
+
+        tensors = [torch.tensor(v, requires_grad=True) for v in values]
+        result = scalar(function(*tensors)).reshape(())
+        grads = torch.autograd.grad(result, tensors, allow_unused=True)
+        return tuple(
+            np.zeros_like(v) if g is None else g.detach().cpu().numpy()
+            for v, g in zip(values, grads)
+        )
+    raise ValueError(
+        f"gradients() supports the tensorflow, jax and torch backends; the active backend is {backend!r}."
+    )
+
+
+def _check_positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int; got {value!r}.")
+    return int(value)
+
+
+def _check_xy(x: Any, y: Any) -> Tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError("x and y must be arrays with one row per example.")
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same number of examples; got {len(x)} and {len(y)}.")
+    if len(x) == 0:
+        raise ValueError("x and y are empty; give at least one example.")
+    return x, y
+
+
+def train_with_gradient_tape(
+    model: Any,
+    loss_fn: Callable[[Any, Any], Any],
+    optimizer: Any,
+    x: Any,
+    y: Any,
+    epochs: int = 1,
+    batch_size: int = 32,
+) -> Dict[str, List[float]]:
+    """Train ``model`` with an explicit ``tf.GradientTape`` loop (TensorFlow backend only).
+
+    Batches are taken in order, without shuffling: the same batches, in the same
+    order, as ``model.fit(x, y, batch_size=batch_size, shuffle=False)``. Each
+    step runs the forward pass, the loss, the backward pass (``tape.gradient``)
+    and the update (``optimizer.apply_gradients``). The epoch loss is the mean
+    of the batch losses weighted by batch size, as ``fit`` reports it.
+
+    Returns ``{"loss": [one value per epoch]}``, shaped like ``History.history``.
+    Raises ``RuntimeError`` under another backend, ``ValueError`` for bad sizes.
+    """
+    backend = _keras_backend()
+    if backend != "tensorflow":
+        raise RuntimeError(
+            f"train_with_gradient_tape needs the tensorflow backend; the active backend is {backend!r}. "
+            "Use model.fit, or set KERAS_BACKEND=tensorflow before the set-up cell."
+        )
+    import keras
+    import tensorflow as tf
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable (a keras loss); got {type(loss_fn).__name__}.")
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError(f"optimizer must be a keras optimizer; got {type(optimizer).__name__}.")
+    epochs = _check_positive_int("epochs", epochs)
+    batch_size = _check_positive_int("batch_size", batch_size)
+    x, y = _check_xy(x, y)
+
+    @tf.function
+    def train_step(x_batch, y_batch):
+        with tf.GradientTape() as tape:
+            predictions = model(x_batch, training=True)  # forward
+            loss = loss_fn(y_batch, predictions)  # loss
+        grads = tape.gradient(loss, model.trainable_variables)  # backward
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))  # update
+        return loss
+
+    history: Dict[str, List[float]] = {"loss": []}
+    n = len(x)
+    for _ in range(epochs):
+        total, count = 0.0, 0
+        for start in range(0, n, batch_size):
+            x_batch = tf.convert_to_tensor(x[start : start + batch_size])
+            y_batch = tf.convert_to_tensor(y[start : start + batch_size])
+            loss = float(train_step(x_batch, y_batch))
+            total += loss * len(x_batch)
+            count += len(x_batch)
+        history["loss"].append(total / count)
+    return history
+
+
+def learning_rate_sweep(
+    build_and_compile: Callable[[float], Any],
+    learning_rates: Sequence[float],
+    x_train: Any,
+    y_train: Any,
+    x_val: Any,
+    y_val: Any,
+    epochs: int = 10,
+    batch_size: int = 32,
+    seed: int = 0,
+) -> Dict[float, Dict[str, List[float]]]:
+    """Train one model per learning rate and return each ``History.history``.
+
+    ``build_and_compile(learning_rate)`` must return a compiled ``keras.Model``.
+    Keras is reseeded with ``seed`` before each build, so every run starts from
+    the same initial weights and sees the same batch order: only the learning
+    rate differs. Returns ``{learning_rate: history dict}`` in the given order.
+
+    Raises ``ValueError`` for an empty list, a learning rate that is not a
+    positive finite number, a repeated learning rate, bad sizes or seed, and
+    ``TypeError`` when ``build_and_compile`` does not return a compiled model.
+    """
+    import keras
+
+    if not callable(build_and_compile):
+        raise TypeError(
+            f"build_and_compile must be a function of the learning rate; got {type(build_and_compile).__name__}."
+        )
+    rates = list(learning_rates) if not isinstance(learning_rates, (int, float)) else [learning_rates]
+    if not rates:
+        raise ValueError("learning_rates is empty; give at least one positive learning rate.")
+    for rate in rates:
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not (
+            math.isfinite(rate) and rate > 0
+        ):
+            raise ValueError(f"learning rates must be positive finite numbers; got {rate!r}.")
+    if len(set(rates)) != len(rates):
+        raise ValueError(f"learning_rates contains duplicates: {rates}.")
+    epochs = _check_positive_int("epochs", epochs)
+    batch_size = _check_positive_int("batch_size", batch_size)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int; got {seed!r}.")
+    x_train, y_train = _check_xy(x_train, y_train)
+    x_val, y_val = _check_xy(x_val, y_val)
+
+    results: Dict[float, Dict[str, List[float]]] = {}
+    for rate in rates:
+        keras.utils.set_random_seed(int(seed))
+        model = build_and_compile(float(rate))
+        if not isinstance(model, keras.Model) or not getattr(model, "compiled", False):
+            raise TypeError("build_and_compile must return a compiled keras.Model (call model.compile).")
+        history = model.fit(
+            x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
+            batch_size=batch_size, verbose=0,
+        )
+        results[float(rate)] = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    return results
