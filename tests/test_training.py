@@ -165,3 +165,75 @@ def test_learning_rate_sweep_rejects_bad_input():
         training.learning_rate_sweep(build, [0.1], x, y, x, y, epochs=0)
     with pytest.raises(ValueError, match="same number of examples"):
         training.learning_rate_sweep(build, [0.1], x, y, x[:3], y)
+
+
+# --- array_dataset ---------------------------------------------------------------
+
+
+def _epoch_rows(dataset):
+    return np.concatenate([np.asarray(features) for features, _ in dataset])[:, 0]
+
+
+def test_array_dataset_batches_in_order_without_shuffle():
+    x = np.arange(10, dtype="float32").reshape(10, 1)
+    y = np.arange(10) % 2
+    batches = list(training.array_dataset(x, y, batch_size=4))
+    assert [len(features) for features, _ in batches] == [4, 4, 2]
+    np.testing.assert_array_equal(_epoch_rows(batches), np.arange(10))
+    np.testing.assert_array_equal(np.concatenate([np.asarray(t) for _, t in batches]), y)
+
+
+def test_array_dataset_shuffle_is_seeded_and_reshuffles_every_epoch():
+    x = np.arange(50, dtype="float32").reshape(50, 1)
+    first = training.array_dataset(x, x[:, 0], batch_size=8, shuffle=True, seed=3)
+    epoch_1, epoch_2 = _epoch_rows(first), _epoch_rows(first)
+    again = _epoch_rows(training.array_dataset(x, x[:, 0], batch_size=8, shuffle=True, seed=3))
+    np.testing.assert_array_equal(np.sort(epoch_1), np.arange(50))  # every example once per epoch
+    np.testing.assert_array_equal(np.sort(epoch_2), np.arange(50))
+    assert not np.array_equal(epoch_1, np.arange(50))  # shuffled
+    assert not np.array_equal(epoch_1, epoch_2)  # a new order each epoch
+    np.testing.assert_array_equal(epoch_1, again)  # the same seed gives the same order
+
+
+def test_array_dataset_accepts_several_inputs_and_no_targets():
+    a, b = np.zeros((6, 3), "float32"), np.ones((6, 2), "float32")
+    (first_a, first_b), target = next(iter(training.array_dataset((a, b), np.arange(6), batch_size=6)))
+    assert first_a.shape == (6, 3) and first_b.shape == (6, 2) and target.shape == (6,)
+    only_x = next(iter(training.array_dataset(a, batch_size=2)))
+    assert only_x.shape == (2, 3)
+
+
+def test_array_dataset_fit_matches_numpy_fit():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 3)).astype("float32"), rng.normal(size=(40, 1)).astype("float32")
+
+    def fitted(use_dataset):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
+        if use_dataset:
+            history = model.fit(training.array_dataset(x, y, batch_size=8), epochs=3, verbose=0)
+        else:
+            history = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
+        return history.history["loss"]
+
+    np.testing.assert_allclose(fitted(True), fitted(False), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        (dict(x=np.zeros((3, 2)), y=np.zeros(4)), ValueError, "same number of examples"),
+        (dict(x=np.zeros((0, 2)), y=np.zeros(0)), ValueError, "empty"),
+        (dict(x=np.zeros((3, 2)), batch_size=0), ValueError, "batch_size"),
+        (dict(x=np.zeros((3, 2)), batch_size=2.5), ValueError, "batch_size"),
+        (dict(x=np.zeros((3, 2)), shuffle=True), ValueError, "seed"),
+        (dict(x=np.zeros((3, 2)), shuffle="yes", seed=0), TypeError, "shuffle"),
+        (dict(x=np.zeros((3, 2)), seed=-1), ValueError, "seed"),
+        (dict(x=np.float32(1.0)), ValueError, "one row per example"),
+        (dict(x=(), y=np.zeros(3)), ValueError, "at least one input"),
+    ],
+)
+def test_array_dataset_rejects_bad_input(kwargs, error, words):
+    with pytest.raises(error, match=words):
+        training.array_dataset(**kwargs)

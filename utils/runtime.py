@@ -81,6 +81,9 @@ def quiet_logs() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message=".*[Pp]rotobuf gencode version.*")
+    # fit() defaults to shuffle=True and warns that a tf.data dataset is not reshuffled
+    # by it; the book's datasets (utils.training.array_dataset) shuffle themselves.
+    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed, but will be ignored.*")
     if "tensorflow" in sys.modules:
         sys.modules["tensorflow"].get_logger().setLevel(logging.ERROR)
     try:  # absl prints "WARNING: All log messages before absl::InitializeLog()..."
