@@ -237,3 +237,73 @@ def test_array_dataset_fit_matches_numpy_fit():
 def test_array_dataset_rejects_bad_input(kwargs, error, words):
     with pytest.raises(error, match=words):
         training.array_dataset(**kwargs)
+
+
+def _small_split(n=48, seed=0):
+    from utils.data import DataSplit
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    third = n // 3
+    return DataSplit(x[:third], y[:third], x[third : 2 * third], y[third : 2 * third], x[2 * third :], y[2 * third :],
+                     name="small")
+
+
+def _tiny_classifier():
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+
+
+def test_fit_classifier_matches_the_recipe_written_out():
+    data = _small_split()
+
+    keras.utils.set_random_seed(0)
+    model = _tiny_classifier()
+    timer = training.epoch_timer()
+    history, test_loss, test_accuracy = training.fit_classifier(
+        model, data, 3, learning_rate=0.01, batch_size=8, seed=1, validate=True, callbacks=[timer]
+    )
+
+    keras.utils.set_random_seed(0)
+    reference = _tiny_classifier()
+    reference.compile(optimizer=keras.optimizers.Adam(0.01),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    reference_history = reference.fit(
+        training.array_dataset(data.x_train, data.y_train, 8, shuffle=True, seed=1),
+        validation_data=(data.x_val, data.y_val), epochs=3, verbose=0,
+    )
+    np.testing.assert_allclose(history.history["loss"], reference_history.history["loss"], rtol=1e-5)
+    np.testing.assert_allclose(history.history["val_loss"], reference_history.history["val_loss"], rtol=1e-5)
+    expected_loss, expected_accuracy = reference.evaluate(data.x_test, data.y_test, verbose=0)
+    assert test_loss == pytest.approx(expected_loss, rel=1e-5)
+    assert test_accuracy == pytest.approx(expected_accuracy)
+    assert len(timer.seconds) == 3 and all(s > 0 for s in timer.seconds)
+
+
+def test_fit_classifier_without_validation_has_no_validation_history():
+    keras.utils.set_random_seed(0)
+    history, _, _ = training.fit_classifier(_tiny_classifier(), _small_split(), 1, learning_rate=0.01, batch_size=8,
+                                            seed=0, steps_per_execution=4)
+    assert set(history.history) == {"loss", "accuracy"}
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        (dict(model="not a model"), TypeError, "model"),
+        (dict(data=(np.zeros((3, 4)), np.zeros(3))), TypeError, "DataSplit"),
+        (dict(epochs=0), ValueError, "epochs"),
+        (dict(batch_size=-1), ValueError, "batch_size"),
+        (dict(steps_per_execution=0), ValueError, "steps_per_execution"),
+        (dict(learning_rate=0.0), ValueError, "learning_rate"),
+        (dict(learning_rate=float("nan")), ValueError, "learning_rate"),
+        (dict(seed=-1), ValueError, "seed"),
+        (dict(validate="yes"), TypeError, "validate"),
+    ],
+)
+def test_fit_classifier_rejects_bad_input(kwargs, error, words):
+    arguments = dict(model=_tiny_classifier(), data=_small_split(), epochs=1, learning_rate=0.01, batch_size=8, seed=0)
+    arguments.update(kwargs)
+    model, data, epochs = arguments.pop("model"), arguments.pop("data"), arguments.pop("epochs")
+    with pytest.raises(error, match=words):
+        training.fit_classifier(model, data, epochs, **arguments)

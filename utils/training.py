@@ -14,7 +14,11 @@ the open first; later chapters call the versions here:
   initial weights, once per learning rate;
 * :func:`array_dataset` turns NumPy arrays into a batched, cached input
   pipeline built once, instead of once per epoch (see its docstring for why
-  this matters for small models).
+  this matters for small models);
+* :func:`fit_classifier` is the chapters' usual recipe for a classifier that
+  outputs logits: Adam on the cross-entropy, a seeded batch order, the test
+  accuracy at the end;
+* :func:`epoch_timer` is a callback that records each epoch's wall time.
 """
 
 from __future__ import annotations
@@ -295,3 +299,91 @@ def learning_rate_sweep(
         )
         results[float(rate)] = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     return results
+
+
+def epoch_timer():
+    """A Keras callback that records the wall time of every epoch, in seconds, in its ``seconds`` list.
+
+    The first epoch also traces the training step, so it is usually the slowest;
+    on a shared machine other programs can only make an epoch slower, which is
+    why chapters compare the fastest epochs.
+    """
+    import time
+
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.seconds = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self._start)
+
+    return EpochTimer()
+
+
+def fit_classifier(
+    model: Any,
+    data: Any,
+    epochs: int,
+    *,
+    learning_rate: float,
+    batch_size: int,
+    seed: int,
+    steps_per_execution: int = 1,
+    validate: bool = False,
+    callbacks: Sequence[Any] = (),
+) -> Tuple[Any, float, float]:
+    """Compile and train a classifier whose outputs are logits; return ``(history, test loss, test accuracy)``.
+
+    The recipe of the chapters: Adam at ``learning_rate`` on the sparse
+    categorical cross-entropy of the logits, with accuracy as the metric;
+    ``data.x_train``/``data.y_train`` go through :func:`array_dataset`, reshuffled
+    every epoch in an order fixed by ``seed``; with ``validate=True`` the
+    validation part is scored after every epoch (it appears in the history). The
+    test part is scored once, at the end. ``data`` is a
+    :class:`utils.data.DataSplit` (or anything with the same six arrays).
+
+    Raises ``TypeError`` when ``model`` is not a ``keras.Model``, ``data`` lacks
+    one of the six arrays or ``validate`` is not a bool, and ``ValueError`` for a
+    learning rate that is not a positive finite number or a bad ``epochs``,
+    ``batch_size``, ``steps_per_execution`` or ``seed``.
+    """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
+    missing = [name for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test") if not hasattr(data, name)]
+    if missing:
+        raise TypeError(
+            f"data must be a utils.data.DataSplit (x_train, y_train, x_val, y_val, x_test, y_test); "
+            f"{type(data).__name__} lacks {', '.join(missing)}."
+        )
+    epochs = _check_positive_int("epochs", epochs)
+    batch_size = _check_positive_int("batch_size", batch_size)
+    steps_per_execution = _check_positive_int("steps_per_execution", steps_per_execution)
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.floating)) or not (
+        math.isfinite(learning_rate) and learning_rate > 0
+    ):
+        raise ValueError(f"learning_rate must be a positive finite number; got {learning_rate!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int; got {seed!r}.")
+    if not isinstance(validate, bool):
+        raise TypeError(f"validate must be True or False; got {validate!r}.")
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
+    )
+    validation = array_dataset(data.x_val, data.y_val, batch_size=len(data.y_val)) if validate else None
+    history = model.fit(
+        array_dataset(data.x_train, data.y_train, batch_size, shuffle=True, seed=int(seed)),
+        validation_data=validation, epochs=epochs, verbose=0, callbacks=list(callbacks),
+    )
+    test_loss, test_accuracy = model.evaluate(data.x_test, data.y_test, verbose=0)
+    return history, float(test_loss), float(test_accuracy)
