@@ -32,16 +32,17 @@ def test_build_cnn2d_architecture_is_pinned(keras):
     assert model.name == "cnn2d"
     assert _architecture(model) == [
         ("InputLayer", (8, 8, 1), 0),
-        ("Conv2D", (8, 8, 16), 3 * 3 * 1 * 16 + 16),
-        ("MaxPooling2D", (4, 4, 16), 0),
-        ("Conv2D", (4, 4, 32), 3 * 3 * 16 * 32 + 32),
-        ("MaxPooling2D", (2, 2, 32), 0),
-        ("Flatten", (128,), 0),
-        ("Dropout", (128,), 0),
-        ("Dense", (10,), 128 * 10 + 10),
+        ("Conv2D", (8, 8, 32), 3 * 3 * 1 * 32 + 32),
+        ("Conv2D", (8, 8, 32), 3 * 3 * 32 * 32 + 32),
+        ("MaxPooling2D", (4, 4, 32), 0),
+        ("Flatten", (512,), 0),
+        ("Dropout", (512,), 0),
+        ("Dense", (10,), 512 * 10 + 10),
     ]
-    assert model.count_params() == 6090
-    assert model.layers[-2].rate == pytest.approx(0.3)
+    assert model.count_params() == 14698
+    assert model.layers[-2].rate == pytest.approx(0.5)
+    assert model.layers[-1].activation.__name__ == "linear"  # logits
+    assert all(layer.activation.__name__ == "relu" for layer in model.layers if type(layer).__name__ == "Conv2D")
 
 
 def test_builders_accept_other_sizes(keras):
@@ -79,7 +80,7 @@ def test_build_cnn1d_rejects_bad_arguments(kwargs, match):
     "kwargs, match",
     [
         (dict(input_shape=(8, 8)), r"input_shape must be \(height, width, channels\)"),
-        (dict(input_shape=(2, 2, 1)), "too small for 2"),
+        (dict(input_shape=(1, 8, 1)), "too small for 2x2 pooling"),
         (dict(dropout=1.0), "dropout must be a number in"),
         (dict(kernel_size=0), "kernel_size must be a positive int"),
         (dict(filters=()), "filters must be a non-empty"),

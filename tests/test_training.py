@@ -280,6 +280,37 @@ def test_fit_classifier_matches_the_recipe_written_out():
     assert len(timer.seconds) == 3 and all(s > 0 for s in timer.seconds)
 
 
+def test_fit_classifier_with_label_smoothing_matches_the_recipe_written_out():
+    data = _small_split()
+    keras.utils.set_random_seed(0)
+    history, test_loss, test_accuracy = training.fit_classifier(
+        _tiny_classifier(), data, 2, learning_rate=0.01, batch_size=8, seed=1, validate=True, label_smoothing=0.1
+    )
+
+    keras.utils.set_random_seed(0)
+    reference = _tiny_classifier()
+    reference.compile(optimizer=keras.optimizers.Adam(0.01),
+                      loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1),
+                      metrics=["accuracy"])
+    n_classes = 2
+    one_hot = {part: np.eye(n_classes)[getattr(data, f"y_{part}")] for part in ("train", "val", "test")}
+    reference_history = reference.fit(
+        training.array_dataset(data.x_train, one_hot["train"], 8, shuffle=True, seed=1),
+        validation_data=(data.x_val, one_hot["val"]), epochs=2, verbose=0,
+    )
+    np.testing.assert_allclose(history.history["loss"], reference_history.history["loss"], rtol=1e-5)
+    np.testing.assert_allclose(history.history["val_accuracy"], reference_history.history["val_accuracy"])
+    expected_loss, expected_accuracy = reference.evaluate(data.x_test, one_hot["test"], verbose=0)
+    assert test_loss == pytest.approx(expected_loss, rel=1e-5)
+    assert test_accuracy == pytest.approx(expected_accuracy)
+    # the docstring's targets: 1 - a + a/K for the true class, a/K for the others
+    logits = reference.predict(data.x_test, verbose=0).astype(np.float64)
+    log_probabilities = logits - logits.max(axis=1, keepdims=True)
+    log_probabilities -= np.log(np.exp(log_probabilities).sum(axis=1, keepdims=True))
+    targets = (1 - 0.1) * one_hot["test"] + 0.1 / n_classes
+    assert test_loss == pytest.approx(float(np.mean(-(targets * log_probabilities).sum(axis=1))), rel=1e-5)
+
+
 def test_fit_classifier_without_validation_has_no_validation_history():
     keras.utils.set_random_seed(0)
     history, _, _ = training.fit_classifier(_tiny_classifier(), _small_split(), 1, learning_rate=0.01, batch_size=8,
@@ -299,6 +330,8 @@ def test_fit_classifier_without_validation_has_no_validation_history():
         (dict(learning_rate=float("nan")), ValueError, "learning_rate"),
         (dict(seed=-1), ValueError, "seed"),
         (dict(validate="yes"), TypeError, "validate"),
+        (dict(label_smoothing=1.0), ValueError, "label_smoothing"),
+        (dict(label_smoothing=-0.1), ValueError, "label_smoothing"),
     ],
 )
 def test_fit_classifier_rejects_bad_input(kwargs, error, words):
@@ -307,3 +340,33 @@ def test_fit_classifier_rejects_bad_input(kwargs, error, words):
     model, data, epochs = arguments.pop("model"), arguments.pop("data"), arguments.pop("epochs")
     with pytest.raises(error, match=words):
         training.fit_classifier(model, data, epochs, **arguments)
+
+
+def test_predict_logits_equals_predict_in_chunks_and_for_several_inputs():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dropout(0.5),
+                              keras.layers.Dense(3)])
+    x = np.random.default_rng(0).normal(size=(50, 4)).astype("float32")
+    expected = model.predict(x, verbose=0)
+    np.testing.assert_allclose(training.predict_logits(model, x), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(training.predict_logits(model, x, batch_size=7), expected, rtol=1e-5, atol=1e-6)
+
+    first, second = keras.Input((4,)), keras.Input((2,))
+    two_inputs = keras.Model([first, second], keras.layers.Dense(3)(keras.layers.Concatenate()([first, second])))
+    x2 = np.ones((50, 2), dtype="float32")
+    np.testing.assert_allclose(training.predict_logits(two_inputs, (x, x2), batch_size=16),
+                               two_inputs.predict([x, x2], verbose=0), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "model, x, kwargs, error, words",
+    [
+        ("not a model", np.zeros((3, 4)), {}, TypeError, "model"),
+        (None, np.zeros((3, 4)), dict(batch_size=0), ValueError, "batch_size"),
+        (None, (np.zeros((3, 4)), np.zeros((2, 4))), {}, ValueError, "same number of examples"),
+    ],
+)
+def test_predict_logits_rejects_bad_input(model, x, kwargs, error, words):
+    model = _tiny_classifier() if model is None else model
+    with pytest.raises(error, match=words):
+        training.predict_logits(model, x, **kwargs)

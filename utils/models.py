@@ -126,15 +126,20 @@ def build_cnn1d(
 def build_cnn2d(
     input_shape: Tuple[int, int, int] = (8, 8, 1),
     n_outputs: int = 10,
-    filters: Sequence[int] = (16, 32),
+    filters: Sequence[int] = (32, 32),
     kernel_size: int = 3,
-    dropout: float = 0.3,
+    dropout: float = 0.5,
     name: str = "cnn2d",
 ):
-    """The 2-D CNN of chapter 03_cnn (8x8 digits): [Conv2D('same', ReLU) -> MaxPooling2D] blocks -> Flatten -> Dropout -> Dense.
+    """The 2-D CNN of chapter 03_cnn (8x8 digits): Conv2D('same', ReLU) layers -> one 2x2 MaxPooling2D -> Flatten -> Dropout -> Dense.
 
-    The output is ``n_outputs`` logits. With the defaults: 6,090 parameters.
-    Saliency and evaluation chapters retrain it in seconds.
+    One convolution per entry of ``filters``, all at the input's resolution,
+    then a single 2x2 max pooling. The output is ``n_outputs`` logits. With the
+    defaults: 14,698 parameters. The chapter's recipe for the digits
+    (``utils.data.load_digits(as_images=True)``) is ``utils.training.fit_classifier``
+    with 40 epochs, ``learning_rate=3e-3``, ``batch_size=32`` and
+    ``label_smoothing=0.1``; it takes about 8 s on two CPU cores, so later
+    chapters retrain the model instead of loading it.
     """
     import keras
 
@@ -145,16 +150,13 @@ def build_cnn2d(
     _check_positive_int("kernel_size", kernel_size)
     filters = _check_positive_ints("filters", filters)
     dropout = _check_dropout(dropout)
-    if min(shape[:2]) < 2 ** len(filters):
-        raise ValueError(
-            f"input_shape {shape} is too small for {len(filters)} 2x2 poolings; "
-            f"height and width must be at least {2 ** len(filters)}."
-        )
+    if min(shape[:2]) < 2:
+        raise ValueError(f"input_shape {shape} is too small for 2x2 pooling; height and width must be at least 2.")
     inputs = keras.Input(shape=shape, name="image")
     x = inputs
     for i, n_filters in enumerate(filters):
         x = keras.layers.Conv2D(n_filters, kernel_size, padding="same", activation="relu", name=f"conv_{i}")(x)
-        x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
+    x = keras.layers.MaxPooling2D(2, name="pool")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     if dropout > 0:
         x = keras.layers.Dropout(dropout, name="dropout")(x)
