@@ -370,3 +370,18 @@ def test_predict_logits_rejects_bad_input(model, x, kwargs, error, words):
     model = _tiny_classifier() if model is None else model
     with pytest.raises(error, match=words):
         training.predict_logits(model, x, **kwargs)
+
+
+def test_accuracy_matches_evaluate_and_ignores_the_compiled_loss():
+    data = _small_split()
+    keras.utils.set_random_seed(0)
+    model = _tiny_classifier()
+    _, _, test_accuracy = training.fit_classifier(model, data, 2, learning_rate=0.01, batch_size=8, seed=0)
+    assert training.accuracy(model, data.x_test, data.y_test) == pytest.approx(test_accuracy)
+    assert test_accuracy == pytest.approx(model.evaluate(data.x_test, data.y_test, verbose=0)[1])
+    smoothed = _tiny_classifier()
+    training.fit_classifier(smoothed, data, 1, learning_rate=0.01, batch_size=8, seed=0, label_smoothing=0.1)
+    logits = smoothed.predict(data.x_test, verbose=0)
+    assert training.accuracy(smoothed, data.x_test, data.y_test) == pytest.approx(np.mean(logits.argmax(axis=1) == data.y_test))
+    with pytest.raises(ValueError, match="one integer label per example"):
+        training.accuracy(model, data.x_test, np.eye(2)[data.y_test])

@@ -18,7 +18,9 @@ the open first; later chapters call the versions here:
 * :func:`fit_classifier` is the chapters' usual recipe for a classifier that
   outputs logits: Adam on the cross-entropy, a seeded batch order, the test
   accuracy at the end;
-* :func:`epoch_timer` is a callback that records each epoch's wall time.
+* :func:`epoch_timer` is a callback that records each epoch's wall time;
+* :func:`predict_logits` and :func:`accuracy` score a model without the set-up
+  time of ``model.predict`` and ``model.evaluate``.
 """
 
 from __future__ import annotations
@@ -355,6 +357,26 @@ def predict_logits(model: Any, x: Any, batch_size: int = 1024) -> np.ndarray:
     return np.concatenate(chunks, axis=0)
 
 
+def _logit_accuracy(logits: np.ndarray, y: Any) -> float:
+    y = np.asarray(y)
+    if logits.shape[:-1] != y.shape:
+        raise ValueError(
+            f"y must hold one integer label per example, shape {logits.shape[:-1]}; got shape {y.shape}."
+        )
+    return float(np.mean(np.argmax(logits, axis=-1) == y))
+
+
+def accuracy(model: Any, x: Any, y: Any) -> float:
+    """Fraction of examples whose largest output (logit) is the integer label in ``y``.
+
+    Uses :func:`predict_logits`, so it works whatever loss the model was
+    compiled with (``model.evaluate`` needs labels in the loss's format, one-hot
+    after ``fit_classifier(..., label_smoothing=...)``). Raises ``ValueError``
+    when ``y`` does not hold one label per example.
+    """
+    return _logit_accuracy(predict_logits(model, x), y)
+
+
 def fit_classifier(
     model: Any,
     data: Any,
@@ -376,7 +398,7 @@ def fit_classifier(
     ``keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=a)``
     (targets 1 - a + a/K for the true class and a/K for the others, K classes;
     the reported losses are then the smoothed ones, and the model stays compiled
-    for one-hot labels, so score it later with ``predict`` and ``argmax``);
+    for one-hot labels, so score it later with :func:`accuracy`);
     ``data.x_train``/``data.y_train`` go through :func:`array_dataset`, reshuffled
     every epoch in an order fixed by ``seed``; with ``validate=True`` the
     validation part is scored after every epoch (it appears in the history). The
@@ -443,5 +465,4 @@ def fit_classifier(
     )
     test_logits = predict_logits(model, data.x_test)
     test_loss = float(keras.ops.convert_to_numpy(loss(labels(data.y_test), test_logits)))
-    test_accuracy = float(np.mean(np.argmax(test_logits, axis=-1) == np.asarray(data.y_test)))
-    return history, test_loss, test_accuracy
+    return history, test_loss, _logit_accuracy(test_logits, data.y_test)
