@@ -28,10 +28,10 @@ test: $(STAMP)
 	    --nbval-cell-timeout 600 --timeout 1500 -rfEs
 
 execute: $(STAMP)
-	$(BIN)/python -m utils.notebooks execute
+	$(BIN)/python -m tools.notebooks execute
 
 bench: $(STAMP)
-	$(BIN)/python -m utils.notebooks bench --output _build/bench.json
+	$(BIN)/python -m tools.notebooks bench --output _build/bench.json
 
 clean:
 	rm -rf _build

@@ -1,9 +1,9 @@
-"""NumPy reference convolution and pooling (utils.conv), checked against Keras."""
+"""NumPy reference convolution and pooling (utils.reference.conv), checked against Keras."""
 
 import numpy as np
 import pytest
 
-from utils import conv
+from utils.reference import conv
 
 
 # Output-size formula and padding rules -------------------------------------------------

@@ -5,7 +5,7 @@ import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.metrics import r2_score
 
-from utils import explain
+from utils.explain import tabular as explain
 
 
 class LinearModel:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from utils import notebooks
+from tools import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

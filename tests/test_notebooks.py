@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from utils.notebooks import recorded_seconds, toc_files, toc_notebooks
+from tools.notebooks import recorded_seconds, toc_files, toc_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = toc_notebooks(ROOT)

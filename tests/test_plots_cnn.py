@@ -8,13 +8,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from utils import plots
+from utils import metrics, plots
 
 
 def test_confusion_counts_hand_values():
-    matrix = plots.confusion_counts([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 2, 0])
+    matrix = metrics.confusion_counts([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 2, 0])
     np.testing.assert_array_equal(matrix, [[1, 1, 0], [0, 1, 0], [1, 0, 2]])
-    assert plots.confusion_counts([0], [0], n_classes=4).shape == (4, 4)
+    assert metrics.confusion_counts([0], [0], n_classes=4).shape == (4, 4)
 
 
 @pytest.mark.parametrize(
@@ -28,7 +28,7 @@ def test_confusion_counts_hand_values():
 )
 def test_confusion_counts_rejects_bad_input(y_true, y_pred, kwargs, error, match):
     with pytest.raises(error, match=match):
-        plots.confusion_counts(np.asarray(y_true), np.asarray(y_pred), **kwargs)
+        metrics.confusion_counts(np.asarray(y_true), np.asarray(y_pred), **kwargs)
 
 
 def test_plot_confusion_matrix_writes_the_counts():

@@ -1,9 +1,9 @@
-"""utils.recurrent: NumPy SimpleRNN/LSTM/GRU cells reproduce Keras's layers."""
+"""utils.reference.recurrent: NumPy SimpleRNN/LSTM/GRU cells reproduce Keras's layers."""
 
 import numpy as np
 import pytest
 
-from utils import recurrent
+from utils.reference import recurrent
 
 
 @pytest.fixture(scope="module")

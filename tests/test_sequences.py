@@ -5,6 +5,7 @@ import datetime
 import numpy as np
 import pytest
 
+from utils import data, metrics
 from utils import sequences as seq
 
 
@@ -71,8 +72,8 @@ def test_make_windows_rejects_window_plus_horizon_too_long_and_bad_types():
 
 
 def test_load_co2_fills_missing_weeks_by_time_interpolation():
-    frame = seq.load_co2()
-    raw = seq.load_co2(missing="keep")
+    frame = data.load_co2()
+    raw = data.load_co2(missing="keep")
     assert len(frame) == len(raw) == 2284
     assert frame.index.freqstr == "W-SAT"
     assert frame["was_missing"].sum() == raw["co2"].isna().sum() == 59
@@ -87,7 +88,7 @@ def test_load_co2_fills_missing_weeks_by_time_interpolation():
 
 def test_load_co2_rejects_an_unknown_missing_policy():
     with pytest.raises(ValueError, match="missing must be 'interpolate' or 'keep'"):
-        seq.load_co2(missing="drop")
+        data.load_co2(missing="drop")
 
 
 # Baselines and metrics ---------------------------------------------------------------
@@ -138,19 +139,19 @@ def test_trend_seasonal_regression_rejects_bad_input():
 
 
 def test_mae_and_mase():
-    assert seq.mae([1, 2, 3], [2, 2, 5]) == pytest.approx(1.0)
+    assert metrics.mae([1, 2, 3], [2, 2, 5]) == pytest.approx(1.0)
     train = np.array([0.0, 1.0, 3.0, 6.0])  # one-step naive errors 1, 2, 3: scale 2
-    assert seq.mase([10.0], [13.0], train) == pytest.approx(1.5)
-    assert seq.mase([10.0], [13.0], train, season_length=2) == pytest.approx(3 / 4)  # errors 3, 5
+    assert metrics.mase([10.0], [13.0], train) == pytest.approx(1.5)
+    assert metrics.mase([10.0], [13.0], train, season_length=2) == pytest.approx(3 / 4)  # errors 3, 5
 
 
 def test_mae_and_mase_reject_bad_input():
     with pytest.raises(ValueError, match="same shape"):
-        seq.mae([1, 2], [1, 2, 3])
+        metrics.mae([1, 2], [1, 2, 3])
     with pytest.raises(ValueError, match="zero"):
-        seq.mase([1.0], [2.0], np.ones(10))
+        metrics.mase([1.0], [2.0], np.ones(10))
     with pytest.raises(ValueError, match="longer than season_length"):
-        seq.mase([1.0], [2.0], np.arange(3.0), season_length=3)
+        metrics.mase([1.0], [2.0], np.arange(3.0), season_length=3)
 
 
 # Dates -------------------------------------------------------------------------------
@@ -158,39 +159,39 @@ def test_mae_and_mase_reject_bad_input():
 
 def test_format_date_styles():
     date = datetime.date(2021, 3, 3)
-    assert seq.format_date(date, "ordinal_of") == "3rd of March 2021"
-    assert seq.format_date(date, "month_day_year") == "March 3, 2021"
-    assert seq.format_date(date, "day_mon_year") == "3 Mar 2021"
-    assert seq.format_date(date, "dotted") == "03.03.2021"
-    assert seq.format_date(date, "iso_slash") == "2021/3/3"
-    assert seq.format_date(datetime.date(2000, 1, 11), "ordinal_of") == "11th of January 2000"
-    assert seq.format_date(datetime.date(2000, 1, 22), "ordinal_of") == "22nd of January 2000"
+    assert data.format_date(date, "ordinal_of") == "3rd of March 2021"
+    assert data.format_date(date, "month_day_year") == "March 3, 2021"
+    assert data.format_date(date, "day_mon_year") == "3 Mar 2021"
+    assert data.format_date(date, "dotted") == "03.03.2021"
+    assert data.format_date(date, "iso_slash") == "2021/3/3"
+    assert data.format_date(datetime.date(2000, 1, 11), "ordinal_of") == "11th of January 2000"
+    assert data.format_date(datetime.date(2000, 1, 22), "ordinal_of") == "22nd of January 2000"
     with pytest.raises(ValueError, match="style must be one of"):
-        seq.format_date(date, "roman")
+        data.format_date(date, "roman")
     with pytest.raises(TypeError, match="datetime.date"):
-        seq.format_date("2021-03-03", "dotted")
+        data.format_date("2021-03-03", "dotted")
 
 
 def test_make_date_pairs_is_deterministic_and_correct():
-    sources, targets = seq.make_date_pairs(200, seed=1)
-    assert (sources, targets) == seq.make_date_pairs(200, seed=1)
-    assert sources != seq.make_date_pairs(200, seed=2)[0]
+    sources, targets = data.make_date_pairs(200, seed=1)
+    assert (sources, targets) == data.make_date_pairs(200, seed=1)
+    assert sources != data.make_date_pairs(200, seed=2)[0]
     for source, target in zip(sources, targets):
         date = datetime.date.fromisoformat(target)
         assert 1950 <= date.year <= 2049
-        assert source in {seq.format_date(date, style) for style in seq.DATE_FORMATS}
-    used = {style for style in seq.DATE_FORMATS for s, t in zip(sources, targets)
-            if seq.format_date(datetime.date.fromisoformat(t), style) == s}
-    assert used == set(seq.DATE_FORMATS)
+        assert source in {data.format_date(date, style) for style in data.DATE_FORMATS}
+    used = {style for style in data.DATE_FORMATS for s, t in zip(sources, targets)
+            if data.format_date(datetime.date.fromisoformat(t), style) == s}
+    assert used == set(data.DATE_FORMATS)
 
 
 def test_make_date_pairs_rejects_bad_input():
     with pytest.raises(ValueError, match="n must be"):
-        seq.make_date_pairs(0)
+        data.make_date_pairs(0)
     with pytest.raises(ValueError, match="start_year <= end_year"):
-        seq.make_date_pairs(5, start_year=2000, end_year=1990)
+        data.make_date_pairs(5, start_year=2000, end_year=1990)
     with pytest.raises(ValueError, match="styles"):
-        seq.make_date_pairs(5, styles=("roman",))
+        data.make_date_pairs(5, styles=("roman",))
 
 
 def test_char_vocabulary_round_trip_and_errors():

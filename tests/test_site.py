@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from utils.notebooks import toc_files
+from tools.notebooks import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -137,35 +137,14 @@ def plot_image_grid(images, titles=None, n_columns: int = 8, cmap: str = "gray",
     return fig
 
 
-def confusion_counts(y_true, y_pred, n_classes: int = None):
-    """Confusion matrix as counts: entry (i, j) is the number of examples of class i predicted as j."""
-    import numpy as np
-
-    y_true = np.asarray(y_true)
-    y_pred = np.asarray(y_pred)
-    if y_true.ndim != 1 or y_true.shape != y_pred.shape:
-        raise ValueError(
-            f"y_true and y_pred must be 1-D arrays of class indices of the same length; got {y_true.shape} and {y_pred.shape}."
-        )
-    if not (np.issubdtype(y_true.dtype, np.integer) and np.issubdtype(y_pred.dtype, np.integer)):
-        raise TypeError("y_true and y_pred must hold integer class indices (use argmax on scores first).")
-    if y_true.size and min(y_true.min(), y_pred.min()) < 0:
-        raise ValueError("class indices must be non-negative.")
-    if n_classes is None:
-        n_classes = int(max(y_true.max(initial=-1), y_pred.max(initial=-1)) + 1)
-    elif max(y_true.max(initial=-1), y_pred.max(initial=-1)) >= n_classes:
-        raise ValueError(f"a class index is >= n_classes ({n_classes}).")
-    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(matrix, (y_true, y_pred), 1)
-    return matrix
-
-
 def plot_confusion_matrix(y_true, y_pred, class_names=None, ax=None, title: str = ""):
     """Plot the confusion matrix of integer labels with counts written in the cells. Returns the axes."""
     import matplotlib.pyplot as plt
     import numpy as np
 
     n_classes = None if class_names is None else len(class_names)
+    from .metrics import confusion_counts
+
     matrix = confusion_counts(y_true, y_pred, n_classes)
     names = [str(i) for i in range(len(matrix))] if class_names is None else [str(c) for c in class_names]
     if ax is None:

@@ -1,32 +1,24 @@
-"""Sequence data for the recurrent-networks chapter (04_rnn).
+"""Working with sequences: windows, forecasting baselines, character vocabularies.
 
 * :func:`make_windows` cuts a series into (past window, future horizon) pairs;
-* :func:`load_co2` loads the weekly Mauna Loa CO2 record bundled with statsmodels
-  and fills its missing weeks explicitly;
 * :func:`last_value_forecast`, :func:`seasonal_naive_forecast` and
-  :class:`TrendSeasonalRegression` are the forecasting baselines, scored with
-  :func:`mae` and :func:`mase` (Hyndman & Koehler, 2006);
-* :func:`make_date_pairs` generates the date-translation task
-  ("3rd of March 2021" -> "2021-03-03") and :class:`CharVocabulary` turns
-  strings into integer sequences and back.
+  :class:`TrendSeasonalRegression` are the forecasting baselines (scored with
+  :func:`utils.metrics.mae` and :func:`utils.metrics.mase`);
+* :class:`CharVocabulary` turns strings into integer sequences and back.
 
-Everything runs offline and is deterministic given its ``seed`` arguments.
+The series and tasks themselves (the CO2 record, the date-translation pairs) are
+loaded by :mod:`utils.data`.
 """
 
 from __future__ import annotations
 
-import datetime
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ._checks import check_int as _check_int
 
-def _check_int(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int; got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}.")
-    return int(value)
+
 
 
 # Windowing -------------------------------------------------------------------------
@@ -72,39 +64,7 @@ def make_windows(
     return values[input_index], values[target_index]
 
 
-# The Mauna Loa CO2 series ----------------------------------------------------------
-
-
-def load_co2(missing: str = "interpolate"):
-    """The weekly Mauna Loa CO2 record (ppm), March 1958 to December 2001.
-
-    The series ships with statsmodels (``statsmodels.datasets.co2``; Keeling &
-    Whorf's flask samples) on a regular weekly grid (weeks ending on Saturday);
-    59 weeks have no measurement. Returns a ``pandas.DataFrame`` indexed by
-    date with columns ``co2`` and ``was_missing`` (True for weeks without a
-    measurement). ``missing`` says what happens to those weeks:
-
-    * ``"interpolate"``: linear interpolation in time between the neighbouring
-      measured weeks (the grid stays regular, which windowing needs);
-    * ``"keep"``: leave them as NaN.
-
-    Anything else raises ``ValueError``.
-    """
-    if missing not in ("interpolate", "keep"):
-        raise ValueError(f"missing must be 'interpolate' or 'keep'; got {missing!r}.")
-    import pandas as pd
-    from statsmodels.datasets import co2
-
-    frame = co2.load_pandas().data.copy()
-    frame = frame.asfreq("W-SAT")  # the grid is already regular; this makes it explicit
-    frame["was_missing"] = frame["co2"].isna()
-    if missing == "interpolate":
-        frame["co2"] = frame["co2"].interpolate(method="time", limit_direction="both")
-    frame.index.name = "date"
-    return pd.DataFrame(frame[["co2", "was_missing"]])
-
-
-# Forecasting baselines and metrics -------------------------------------------------
+# Forecasting baselines -------------------------------------------------
 
 
 def _check_origins(series: np.ndarray, origins, horizon: int, history: int) -> np.ndarray:
@@ -199,110 +159,6 @@ class TrendSeasonalRegression:
             raise RuntimeError("call fit() before predict().")
         t = np.asarray(t, dtype=np.float64)
         return (self.design(t.ravel()) @ self.coefficients).reshape(t.shape)
-
-
-def mae(y_true, y_pred) -> float:
-    """Mean absolute error over all entries (arrays of the same shape)."""
-    y_true = np.asarray(y_true, dtype=np.float64)
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    if y_true.shape != y_pred.shape or y_true.size == 0:
-        raise ValueError(
-            f"y_true and y_pred must be non-empty and have the same shape; got {y_true.shape} and {y_pred.shape}."
-        )
-    return float(np.mean(np.abs(y_true - y_pred)))
-
-
-def mase(y_true, y_pred, y_train, season_length: int = 1) -> float:
-    """Mean absolute scaled error (Hyndman & Koehler, 2006).
-
-    The forecast's MAE divided by the in-sample MAE of the (seasonal) naive
-    one-step forecast on the training series,
-    ``mean(|y_train[t] - y_train[t - season_length]|)``. Below 1: better than
-    that naive forecast on average. Raises ``ValueError`` when the training
-    series is too short or constant (the scale would be zero).
-    """
-    season_length = _check_int("season_length", season_length, 1)
-    train = _as_series(y_train)
-    if len(train) <= season_length:
-        raise ValueError(
-            f"y_train must be longer than season_length ({season_length}); got {len(train)} values."
-        )
-    scale = float(np.mean(np.abs(train[season_length:] - train[:-season_length])))
-    if scale == 0:
-        raise ValueError("the naive in-sample error of y_train is zero; MASE is undefined.")
-    return mae(y_true, y_pred) / scale
-
-
-# The date-translation task ---------------------------------------------------------
-
-MONTHS = (
-    "January", "February", "March", "April", "May", "June", "July",
-    "August", "September", "October", "November", "December",
-)
-DATE_FORMATS = ("ordinal_of", "month_day_year", "day_mon_year", "dotted", "iso_slash")
-
-
-def _ordinal(day: int) -> str:
-    if 11 <= day % 100 <= 13:
-        return f"{day}th"
-    suffix = {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
-    return f"{day}{suffix}"
-
-
-def format_date(date: datetime.date, style: str) -> str:
-    """Write ``date`` in one of :data:`DATE_FORMATS`.
-
-    ``ordinal_of``: "3rd of March 2021"; ``month_day_year``: "March 3, 2021";
-    ``day_mon_year``: "3 Mar 2021"; ``dotted``: "03.03.2021" (day first);
-    ``iso_slash``: "2021/3/3".
-    """
-    if not isinstance(date, datetime.date):
-        raise TypeError(f"date must be a datetime.date; got {type(date).__name__}.")
-    month = MONTHS[date.month - 1]
-    if style == "ordinal_of":
-        return f"{_ordinal(date.day)} of {month} {date.year}"
-    if style == "month_day_year":
-        return f"{month} {date.day}, {date.year}"
-    if style == "day_mon_year":
-        return f"{date.day} {month[:3]} {date.year}"
-    if style == "dotted":
-        return f"{date.day:02d}.{date.month:02d}.{date.year}"
-    if style == "iso_slash":
-        return f"{date.year}/{date.month}/{date.day}"
-    raise ValueError(f"style must be one of {DATE_FORMATS}; got {style!r}.")
-
-
-def make_date_pairs(
-    n: int, seed: int = 0, start_year: int = 1950, end_year: int = 2049,
-    styles: Sequence[str] = DATE_FORMATS,
-) -> Tuple[List[str], List[str]]:
-    """``n`` random dates written in a random style, and their ISO form "YYYY-MM-DD".
-
-    Dates are uniform over the days from 1 January ``start_year`` to 31
-    December ``end_year``; styles are drawn uniformly from ``styles``. Returns
-    ``(sources, targets)``, two lists of strings. Deterministic given ``seed``.
-    """
-    n = _check_int("n", n, 1)
-    seed = _check_int("seed", seed, 0)
-    start_year = _check_int("start_year", start_year, 1)
-    end_year = _check_int("end_year", end_year, 1)
-    if end_year < start_year or end_year > 9999:
-        raise ValueError(f"need start_year <= end_year <= 9999; got {start_year} and {end_year}.")
-    styles = tuple(styles)
-    unknown = [s for s in styles if s not in DATE_FORMATS]
-    if not styles or unknown:
-        raise ValueError(f"styles must be a non-empty subset of {DATE_FORMATS}; got {styles!r}.")
-    rng = np.random.default_rng(seed)
-    first = datetime.date(start_year, 1, 1).toordinal()
-    last = datetime.date(end_year, 12, 31).toordinal()
-    days = rng.integers(first, last + 1, size=n)
-    chosen = rng.integers(0, len(styles), size=n)
-    sources, targets = [], []
-    for day, style_index in zip(days, chosen):
-        date = datetime.date.fromordinal(int(day))
-        sources.append(format_date(date, styles[style_index]))
-        targets.append(date.isoformat())
-    return sources, targets
 
 
 class CharVocabulary:

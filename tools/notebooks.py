@@ -8,8 +8,8 @@ records wall time and the kernel's peak memory, which is where each chapter's
 
 Command line::
 
-    python -m utils.notebooks execute [NOTEBOOK ...]
-    python -m utils.notebooks bench [NOTEBOOK ...] [--output _build/bench.json]
+    python -m tools.notebooks execute [NOTEBOOK ...]
+    python -m tools.notebooks bench [NOTEBOOK ...] [--output _build/bench.json]
 """
 
 from __future__ import annotations
@@ -251,7 +251,7 @@ def sync_run_note(notebook: PathLike, root: Optional[PathLike] = None) -> Option
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.notebooks", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.notebooks", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("execute", help="re-execute notebooks and store their outputs")
     ex.add_argument("notebooks", nargs="*", help="default: every notebook in _toc.yml")
