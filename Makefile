@@ -1,6 +1,7 @@
 # Build & Explain: every command sets up its own environment first.
 #   make book     build the website from the committed outputs -> _build/html/index.html
-#   make test     unit tests, notebook hygiene, nbval over every chapter, site build
+#   make test     unit tests, notebook hygiene, nbval over every chapter (TensorFlow, then JAX
+#                 without TensorFlow on two emulated devices), site build
 #   make execute  re-run every notebook top to bottom and store the outputs
 #   make bench    time every notebook in a fresh kernel -> _build/bench.json
 PYTHON ?= python3.11
@@ -22,10 +23,16 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
+# nbval's settings, shared by both passes (tests/test_harness.py reads them from here).
+NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout 600
+# The JAX pass: the Colab TPU path (no TensorFlow importable), two emulated devices, another seed.
+JAX_SEED ?= 1
+JAX_ENV  := PYTHONPATH=$(CURDIR)/tests/without_tensorflow KERAS_BACKEND=jax BOOK_VIRTUAL_DEVICES=2 BOOK_SEED=$(JAX_SEED)
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope \
-	    --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
-	    --nbval-cell-timeout 600 --timeout 1500 -rfEs
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope $(NBVAL_FLAGS) --timeout 1500 -rfEs
+	$(JAX_ENV) $(BIN)/python -m pytest -n $(WORKERS) --dist loadscope $(NBVAL_FLAGS) --timeout 1500 -rfEs \
+	    intro.ipynb chapters
 
 execute: $(STAMP)
 	$(BIN)/python -m tools.notebooks execute

@@ -5,7 +5,10 @@ Importing ``utils`` is cheap: it does not import TensorFlow or JAX. Call
 order the frameworks need (log levels, backend, emulated devices, seeds, style).
 """
 
-from .runtime import book_seed, environment_summary, glue, in_colab, setup
+from ._checks import ArgumentError
+from .runtime import book_seed, environment_summary, glue, glue_figure, glue_numbers, in_colab, setup
 
-__all__ = ["setup", "book_seed", "environment_summary", "glue", "in_colab"]
+__all__ = [
+    "setup", "book_seed", "environment_summary", "glue", "glue_figure", "glue_numbers", "in_colab", "ArgumentError",
+]
 __version__ = "0.1.0"

@@ -18,7 +18,6 @@ call :func:`setup` before importing ``keras`` themselves.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import logging
 import os
 import platform
@@ -27,7 +26,10 @@ import sys
 import warnings
 from typing import Any, Iterator, Optional
 
+from ._checks import ArgumentError
+
 SEED_VARIABLE = "BOOK_SEED"
+_SEED_IN_FORCE: Optional[int] = None  # the seed the last setup() used
 DEFAULT_SEED = 0
 
 # Messages that TensorFlow and its dependencies print at import time on machines
@@ -158,7 +160,7 @@ def environment_summary() -> str:
         parts.append(f"backend {backend}")
     info = devices.detect_accelerator()
     parts.append(f"devices: {info.describe()}")
-    parts.append(f"seed {book_seed()}")
+    parts.append(f"seed {_SEED_IN_FORCE if _SEED_IN_FORCE is not None else book_seed()}")
     return " | ".join(parts)
 
 
@@ -190,16 +192,21 @@ def setup(seed: Optional[int] = None, deterministic: bool = True, quiet: bool = 
         devices.configure_virtual_devices()  # before TensorFlow/JAX start their runtimes
         import keras  # noqa: F401  (first import happens after the environment is ready)
 
-        if importlib.util.find_spec("tensorflow") is not None:
-            # Keras imports TensorFlow lazily under every backend (seeding, tf.data);
-            # importing it here keeps its start-up messages inside the silenced block.
+        if keras.backend.backend() == "tensorflow":
+            # Importing TensorFlow here keeps its start-up messages inside the
+            # silenced block. Under another backend TensorFlow is never imported
+            # by the book's set-up: a Colab TPU runtime does not even install it.
             import tensorflow  # noqa: F401
         # The first device query starts the runtime, which logs about CUDA on
         # machines without a GPU: do it here too.
         devices.detect_accelerator()
+        # keras.utils.set_random_seed seeds TensorFlow too whenever it can be
+        # imported (under the JAX backend as well): keep that import quiet.
+        seed_everything(seed)
 
-    quiet_logs()  # once more: TensorFlow's Python logger exists now
-    seed_everything(seed)
+    global _SEED_IN_FORCE
+    _SEED_IN_FORCE = seed
+    quiet_logs()  # once more: TensorFlow's Python logger exists now, if it was imported
     if deterministic and keras.backend.backend() == "tensorflow":
         _enable_tf_determinism()
     plots.use_book_style()
@@ -208,17 +215,19 @@ def setup(seed: Optional[int] = None, deterministic: bool = True, quiet: bool = 
     return seed
 
 
-def glue(name: str, value: Any, display: bool = True) -> Any:
+def glue(name: str, value: Any, display: bool = True) -> None:
     """Hand ``value`` to the book's text as ``{glue:text}`name``` (or a figure).
 
     A drop-in for ``myst_nb.glue``, which it calls when installed (the book
     build); elsewhere, for example in Colab, it only shows the value when
-    ``display`` is True. NumPy
-    scalars become Python numbers first, so that formats such as ``:.1%`` work.
-    Returns the (converted) value.
+    ``display`` is True. NumPy scalars become Python numbers first, so that
+    formats such as ``:.1%`` work. Returns nothing, so that a cell ending in
+    ``glue(...)`` shows no stray value on the page.
     """
     if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"name must be a non-empty string; got {name!r}.")
+        raise ArgumentError(f"name must be a non-empty string; got {name!r}.")
+    if not isinstance(display, bool):
+        raise ArgumentError(f"display must be True or False; got {display!r}.")
     if hasattr(value, "item") and getattr(value, "shape", None) == ():
         value = value.item()  # numpy scalar -> int/float/bool
     try:
@@ -228,6 +237,35 @@ def glue(name: str, value: Any, display: bool = True) -> Any:
             from IPython.display import display as show
 
             show(value)
-        return value
+        return None
     myst_glue(name, value, display=display)
-    return value
+    return None
+
+
+def glue_figure(name: str, figure: Any) -> None:
+    """Glue a matplotlib figure under ``name`` for ``{glue:figure}`name``` and close it.
+
+    The figure then appears once, where the text places it, and not also under
+    the cell that drew it. Raises ``ArgumentError`` when ``figure`` is not a
+    matplotlib figure.
+    """
+    import matplotlib.figure
+    import matplotlib.pyplot as plt
+
+    if not isinstance(figure, matplotlib.figure.Figure):
+        raise ArgumentError(f"figure must be a matplotlib Figure; got {type(figure).__name__}.")
+    glue(name, figure, display=False)
+    plt.close(figure)
+
+
+def glue_numbers(prefix: str = "", **values: Any) -> None:
+    """Glue several numbers at once: ``glue_numbers("cnn_", accuracy=a, params=p)``.
+
+    Each keyword becomes the glue key ``prefix + keyword``, glued without display.
+    """
+    if not isinstance(prefix, str):
+        raise ArgumentError(f"prefix must be a string; got {prefix!r}.")
+    if not values:
+        raise ArgumentError("give at least one keyword argument, name=value, to glue.")
+    for key, value in values.items():
+        glue(prefix + key, value, display=False)

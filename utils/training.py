@@ -30,6 +30,8 @@ from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from ._checks import ArgumentError, check_bool, check_positive_int, check_seed
+
 
 def _keras_backend() -> str:
     import keras
@@ -183,6 +185,47 @@ def train_with_gradient_tape(
     return history
 
 
+def _array_batches_class():
+    """The ``keras.utils.PyDataset`` behind :func:`array_dataset` off TensorFlow (made on first use)."""
+    global _ARRAY_BATCHES
+    if _ARRAY_BATCHES is not None:
+        return _ARRAY_BATCHES
+    import keras
+
+    class ArrayBatches(keras.utils.PyDataset):
+        """Batches of in-memory arrays, reshuffled after every epoch when a generator is given."""
+
+        def __init__(self, elements, n, batch_size, rng):
+            super().__init__()
+            self.elements, self.n, self.batch_size, self.rng = elements, n, batch_size, rng
+            self.order = np.arange(n) if rng is None else rng.permutation(n)
+
+        def __len__(self):
+            return -(-self.n // self.batch_size)
+
+        def __getitem__(self, index):
+            if not 0 <= index < len(self):
+                raise IndexError(f"batch {index} of {len(self)}")
+            rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+            return _take(self.elements, rows)
+
+        def on_epoch_end(self):
+            if self.rng is not None:
+                self.order = self.rng.permutation(self.n)
+
+    _ARRAY_BATCHES = ArrayBatches
+    return ArrayBatches
+
+
+_ARRAY_BATCHES = None
+
+
+def _take(elements, rows):
+    if isinstance(elements, tuple):
+        return tuple(_take(part, rows) for part in elements)
+    return elements[rows]
+
+
 def array_dataset(
     x: Any,
     y: Any = None,
@@ -190,57 +233,63 @@ def array_dataset(
     shuffle: bool = False,
     seed: Any = None,
 ):
-    """NumPy arrays as a batched, cached ``tf.data.Dataset`` for ``fit``/``evaluate``.
+    """NumPy arrays as a batched input pipeline for ``fit``/``evaluate``, built once.
 
-    Given NumPy arrays, ``model.fit`` builds a new input pipeline for the
-    training data every epoch, and another one every time it evaluates the
-    validation data. For the small models of this book that set-up costs more
-    than the arithmetic. A dataset built once, with ``cache()``, pays it once;
-    pass it as ``model.fit(train_dataset, validation_data=val_dataset, ...)``
-    (no ``batch_size`` argument: the dataset is already batched).
+    Pass the result as ``model.fit(train_dataset, validation_data=val_dataset, ...)``
+    (no ``batch_size`` argument: the pipeline is already batched). What it is
+    depends on the active Keras backend:
+
+    * TensorFlow: a ``tf.data.Dataset`` built once, with ``cache()``. Given NumPy
+      arrays, ``fit`` turns them into a ``tf.data`` pipeline that slices and
+      shuffles the arrays with TensorFlow operations at every epoch, and
+      ``evaluate`` (run on the validation data after every epoch) does the
+      same; for the book's small models that costs as much as the arithmetic
+      (the dense chapter measures it).
+    * JAX (the Colab TPU path) and others: a ``keras.utils.PyDataset`` over the
+      arrays, which needs no TensorFlow. Keras's own NumPy path is already lean
+      under JAX; this keeps one call for both backends.
 
     ``x`` is an array or a tuple of arrays (a model with several inputs), ``y``
     an array or ``None``. With ``shuffle=True`` the examples are reshuffled at
     every epoch, in an order fixed by ``seed`` (required then, for
-    reproducibility); with ``shuffle=False`` batches come in array order, the
-    same batches as ``fit(x, y, batch_size=batch_size, shuffle=False)``.
+    reproducibility; the order differs between the two backends); with
+    ``shuffle=False`` batches come in array order, the same batches as
+    ``fit(x, y, batch_size=batch_size, shuffle=False)``.
 
-    Works under every Keras backend (Keras reads ``tf.data`` datasets under JAX
-    too); needs TensorFlow installed. Raises ``ValueError`` for empty or
-    mismatched arrays, a bad ``batch_size``, or ``shuffle=True`` without a
-    ``seed``; ``TypeError`` when ``shuffle`` is not a bool.
+    Raises ``ValueError`` for empty or mismatched arrays, a bad ``batch_size``,
+    or ``shuffle=True`` without a ``seed``; ``TypeError`` when ``shuffle`` is
+    not a bool (both as :class:`utils.ArgumentError`).
     """
-    if not isinstance(shuffle, bool):
-        raise TypeError(f"shuffle must be True or False; got {shuffle!r}.")
-    batch_size = _check_positive_int("batch_size", batch_size)
-    if shuffle:
-        if seed is None:
-            raise ValueError("shuffle=True needs a seed (an int >= 0) so that the batch order is reproducible.")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed must be a non-negative int or None; got {seed!r}.")
+    shuffle = check_bool("shuffle", shuffle)
+    batch_size = check_positive_int("batch_size", batch_size)
+    if shuffle and seed is None:
+        raise ArgumentError("shuffle=True needs a seed (an int >= 0) so that the batch order is reproducible.")
+    if seed is not None:
+        seed = check_seed("seed", seed)
     inputs = tuple(np.asarray(part) for part in x) if isinstance(x, (tuple, list)) else (np.asarray(x),)
     arrays = inputs + (() if y is None else (np.asarray(y),))
     if not inputs:
-        raise ValueError("x is an empty tuple; give at least one input array.")
+        raise ArgumentError("x is an empty tuple; give at least one input array.")
     for name, array in zip([f"x[{i}]" for i in range(len(inputs))] + ["y"], arrays):
         if array.ndim == 0:
-            raise ValueError(f"{name} must be an array with one row per example; got a scalar.")
+            raise ArgumentError(f"{name} must be an array with one row per example; got a scalar.")
     lengths = {len(array) for array in arrays}
     if len(lengths) != 1:
-        raise ValueError(f"x and y must have the same number of examples; got lengths {[len(a) for a in arrays]}.")
+        raise ArgumentError(f"x and y must have the same number of examples; got lengths {[len(a) for a in arrays]}.")
     n = lengths.pop()
     if n == 0:
-        raise ValueError("x is empty; give at least one example.")
-    try:
-        import tensorflow as tf
-    except ImportError as error:  # pragma: no cover - TensorFlow is a pinned requirement
-        raise ImportError("array_dataset needs TensorFlow (pip install tensorflow).") from error
+        raise ArgumentError("x is empty; give at least one example.")
 
     features = inputs if isinstance(x, (tuple, list)) else inputs[0]
     elements = features if y is None else (features, arrays[-1])
+    if _keras_backend() != "tensorflow":
+        rng = np.random.default_rng(seed) if shuffle else None
+        return _array_batches_class()(elements, n, batch_size, rng)
+    import tensorflow as tf
+
     dataset = tf.data.Dataset.from_tensor_slices(elements).cache()
     if shuffle:
-        dataset = dataset.shuffle(n, seed=int(seed), reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(n, seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size)
 
 
