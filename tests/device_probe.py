@@ -27,6 +27,8 @@ def main(mode: str) -> dict:
         distribution = devices.get_distribution()
         out["distribution"] = type(distribution).__name__
         out["replicas"] = devices.replica_count()
+    if mode == "split":
+        out["shards"] = _batch_shards(out["backend"])
     if mode == "train":
         rng = np.random.default_rng(0)
         x = rng.normal(size=(64, 4)).astype("float32")
@@ -42,6 +44,39 @@ def main(mode: str) -> dict:
             history = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
         out["loss"] = [float(v) for v in history.history["loss"]]
     return out
+
+
+def _batch_shards(backend: str) -> list:
+    """The rows of one global batch of 16 that each device receives when fit trains under model_scope()."""
+    import keras
+    import numpy as np
+
+    x = np.zeros((64, 4), "float32")
+    y = np.zeros((64, 1), "float32")
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with devices.model_scope() as strategy:
+            dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+            batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
+            parts = strategy.experimental_local_results(batch[0])
+            return [[int(p.shape[0]), p.device.split(":")[-2][-3:] + ":" + p.device.split(":")[-1]] for p in parts]
+    import jax
+
+    seen = []
+
+    class Inspect(keras.layers.Layer):
+        def call(self, inputs):  # runs inside the jitted training step
+            jax.debug.inspect_array_sharding(
+                inputs, callback=lambda s: seen.append(sorted(
+                    [int(s.shard_shape(inputs.shape)[0]), str(d)] for d in s.device_set)))
+            return inputs
+
+    with devices.model_scope():
+        model = keras.Sequential([keras.Input((4,)), Inspect(), keras.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    return seen[0]
 
 
 if __name__ == "__main__":

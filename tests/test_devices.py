@@ -145,3 +145,14 @@ def test_require_backend_prints_a_note_when_skipping(capsys, monkeypatch):
     assert devices.require_backend("jax", "This section") is True
     assert devices.require_backend("tensorflow", "The GradientTape loop") is False
     assert "The GradientTape loop needs the tensorflow backend" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_model_scope_splits_each_batch_across_two_emulated_devices(backend):
+    double = probe("split", KERAS_BACKEND=backend, BOOK_VIRTUAL_DEVICES="2")
+    assert [rows for rows, _ in double["shards"]] == [8, 8]  # a global batch of 16, half per device
+    assert len({device for _, device in double["shards"]}) == 2
+    if backend == "jax":  # one device: the whole batch in one place
+        single = probe("split", KERAS_BACKEND=backend)
+        assert [rows for rows, _ in single["shards"]] == [16]

@@ -130,3 +130,69 @@ def test_glue_keys_are_unique_across_the_book():
             for key in re.findall(r"glue\(\s*[\"']([^\"']+)[\"']", "".join(cell["source"])):
                 assert key not in seen or seen[key] == path, f"glue key {key!r} in {seen[key].name} and {path.name}"
                 seen[key] = path
+
+
+GLUE_CALL = re.compile(r"^\s*(utils\.)?glue(_figure|_numbers)?\(")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_no_stray_values_under_cells_that_end_in_glue(path):
+    """A cell ending in glue(...) shows nothing: the value belongs in the text, not below the code."""
+    for i, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        lines = [line for line in "".join(cell["source"]).splitlines() if line.strip()]
+        if lines and GLUE_CALL.match(lines[-1]):
+            results = [o for o in cell.get("outputs", []) if o["output_type"] == "execute_result"]
+            assert not results, f"cell {i} ends in glue(...) and shows {results[0]['data'].get('text/plain')!r}"
+
+
+MAX_CODE_LINES = 45
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_code_cells_are_short(path):
+    for i, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] == "code":
+            lines = [line for line in "".join(cell["source"]).splitlines() if line.strip()]
+            assert len(lines) <= MAX_CODE_LINES, f"cell {i} has {len(lines)} lines of code: split it"
+
+
+TIMING_ASSERT = re.compile(r"^\s*assert\b.*(second|wall|time|speed|throughput|elapsed)", re.I | re.M)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_checks_do_not_assert_on_wall_clock_time(path):
+    """Speed is reported and glued, never asserted: machines differ."""
+    for i, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] == "code":
+            match = TIMING_ASSERT.search("".join(cell["source"]))
+            assert not match, f"cell {i} asserts on a timing: {match.group(0).strip()[:80]}"
+
+
+# Every section that needs TensorFlow, by notebook: the first argument of
+# utils.devices.require_backend("tensorflow", ...) in each such cell. Under another
+# backend these cells print a one-line note and skip; a new one must be added here.
+TENSORFLOW_ONLY_SECTIONS = {
+    "chapters/02_dense.ipynb": ["This section (a tf.GradientTape loop)"],
+}
+REQUIRE_BACKEND = re.compile(r"require_backend\(\s*[\"'](\w+)[\"']\s*,\s*[\"']([^\"']+)[\"']")
+
+
+def test_every_backend_specific_skip_is_listed():
+    found = {}
+    for path in NOTEBOOKS:
+        for cell in load(path)["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            source = "".join(cell["source"])
+            if "backend_is(" in source and not source.lstrip().startswith("# Check"):
+                raise AssertionError(f"{path.name}: a backend test outside a check cell, with no visible note "
+                                     f"(use utils.devices.require_backend):\n{source[:300]}")
+            if "require_backend(" in source:
+                calls = REQUIRE_BACKEND.findall(source)
+                assert calls, f"{path.name}: write require_backend('tensorflow', 'What is skipped'):\n{source[:300]}"
+                for backend, what in calls:
+                    assert backend == "tensorflow", f"{path.name}: unexpected backend {backend!r}"
+                    found.setdefault(str(path.relative_to(ROOT)), []).append(what)
+    assert found == TENSORFLOW_ONLY_SECTIONS

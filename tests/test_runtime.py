@@ -1,6 +1,7 @@
 """The set-up every chapter calls first."""
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -95,7 +96,7 @@ def test_glue_converts_numpy_scalars_and_checks_the_name(monkeypatch):
     fake = types.ModuleType("myst_nb")
     fake.glue = lambda name, value, display=False: calls.append((name, value, display))
     monkeypatch.setitem(sys.modules, "myst_nb", fake)
-    assert utils.glue("x_acc", np.float64(0.25), display=False) == 0.25
+    assert utils.glue("x_acc", np.float64(0.25), display=False) is None  # nothing to print on the page
     assert calls == [("x_acc", 0.25, False)] and type(calls[0][1]) is float
     with pytest.raises(ValueError, match="name must be a non-empty string"):
         utils.glue("", 1)
@@ -105,4 +106,34 @@ def test_glue_without_myst_nb_just_returns_the_value(monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "myst_nb", None)  # import fails, as in Colab
-    assert utils.glue("x_count", np.int64(3), display=False) == 3
+    assert utils.glue("x_count", np.int64(3), display=False) is None
+
+
+WITHOUT_TENSORFLOW = str(Path(__file__).resolve().parent / "without_tensorflow")
+
+
+@pytest.mark.slow
+def test_setup_data_and_training_work_with_tensorflow_absent():
+    """As on a Colab TPU runtime: JAX backend, TensorFlow not installed."""
+    code = (
+        "import sys, numpy as np, utils; utils.setup()\n"
+        "import keras, utils.data, utils.training, utils.models\n"
+        "d = utils.data.load_digits()\n"
+        "model = utils.models.build_mlp(d.x_train.shape[1:], 10, hidden_units=(16,))\n"
+        "history, loss, acc = utils.training.fit_classifier(model, d, 2, learning_rate=1e-2, batch_size=64, seed=0, validate=True)\n"
+        "print('accuracy', acc, 'val_loss' in history.history)\n"
+        "try:\n    import tensorflow\nexcept ModuleNotFoundError:\n    print('tensorflow absent', 'tensorflow' in sys.modules)\n"
+    )
+    result = run_python(["-c", code], {"PYTHONPATH": WITHOUT_TENSORFLOW, "KERAS_BACKEND": "jax",
+                                       "BOOK_VIRTUAL_DEVICES": "2"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert "backend jax" in lines[0] and "2 emulated CPU devices" in lines[0]
+    assert lines[1].startswith("accuracy ") and lines[1].endswith(" True")
+    assert lines[2] == "tensorflow absent False"
+
+
+def test_the_tensorflow_blocker_blocks():
+    result = run_python(["-c", "import importlib\ntry:\n    importlib.import_module('tensorflow')\n"
+                         "except ModuleNotFoundError as e:\n    print(e.name)"], {"PYTHONPATH": WITHOUT_TENSORFLOW})
+    assert result.stdout.strip() == "tensorflow", result.stderr[-2000:]
