@@ -190,6 +190,31 @@ def test_surrogate_fidelity():
         explain.surrogate_fidelity(y, y[:2])
 
 
+def test_surrogate_fidelity_for_regression_is_r2_against_the_model():
+    # R^2 is not symmetric: 1 - sum((ref - sur)^2) / sum((ref - mean(ref))^2) = 1 - 2/5 here,
+    # while the swapped call would divide by the surrogate's spread: 1 - 2/1 = -1.
+    reference, surrogate = np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.0, 2.0, 3.0, 3.0])
+    assert explain.surrogate_fidelity(reference, surrogate, task="regression") == pytest.approx(0.6)
+    assert explain.surrogate_fidelity(surrogate, reference, task="regression") == pytest.approx(-1.0)
+
+
+def test_lime_kernels_follow_the_paper_and_the_package():
+    d, width = np.array([0.0, 1.0, 2.0, 3.0]), 1.5
+    np.testing.assert_allclose(explain.KERNELS["paper"](d, width), np.exp(-(d**2) / width**2))
+    np.testing.assert_allclose(explain.KERNELS["lime"](d, width), np.exp(-(d**2) / (2 * width**2)))
+
+
+def test_lime_paper_kernel_equals_the_package_kernel_at_width_over_sqrt_2(regression_data):
+    # exp(-d^2 / w^2) = sqrt(exp(-d^2 / (w / sqrt 2)^2)): the same weights, so the same surrogate.
+    x, _, w = regression_data
+    model = SineModel(w)
+    paper = explain.lime_tabular(model, x[3], x, num_samples=500, kernel_width=1.2, kernel="paper", random_state=0)
+    package = explain.lime_tabular(model, x[3], x, num_samples=500, kernel_width=1.2 / np.sqrt(2), random_state=0)
+    np.testing.assert_allclose(paper.coef, package.coef, rtol=1e-10, atol=1e-12)
+    other = explain.lime_tabular(model, x[3], x, num_samples=500, kernel_width=1.2, random_state=0)
+    assert np.abs(other.coef - paper.coef).max() > 1e-3
+
+
 def test_counting_model_counts_rows(regression_data):
     x, y, w = regression_data
     counter = explain.CountingModel(LinearModel(w))
@@ -223,6 +248,18 @@ def test_keras_wrapper_is_a_scikit_learn_classifier(keras_classifier):
     result = sk_permutation_importance(keras_classifier, x, y, scoring="neg_log_loss", n_repeats=2)
     assert result.importances.shape == (3, 2)
     keras_classifier.fit(x, y, epochs=1)
+
+
+def test_keras_wrapper_predicts_with_its_threshold(keras_classifier):
+    x = np.random.default_rng(1).normal(size=(40, 3)).astype(np.float32)
+    p = keras_classifier.predict_proba(x)[:, 1]
+    counts = []
+    for quantile in (0.25, 0.75):  # two thresholds that label different numbers of rows positive
+        threshold = float(np.quantile(p, quantile))
+        labels = explain.KerasBinaryClassifier(keras_classifier.model, threshold=threshold).predict(x)
+        np.testing.assert_array_equal(labels, (p >= threshold).astype(int))
+        counts.append(int(labels.sum()))
+    assert counts[0] > counts[1]  # a predict that ignored the threshold would give equal counts
 
 
 # ---------------------------------------------------------------- bad input
