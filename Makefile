@@ -29,10 +29,23 @@ NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanit
 JAX_SEED ?= 1
 JAX_ENV  := PYTHONPATH=$(CURDIR)/tests/without_tensorflow KERAS_BACKEND=jax BOOK_VIRTUAL_DEVICES=2 BOOK_SEED=$(JAX_SEED)
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope $(NBVAL_FLAGS) --timeout 1500 -rfEs
-	$(JAX_ENV) $(BIN)/python -m pytest -n $(WORKERS) --dist loadscope $(NBVAL_FLAGS) --timeout 1500 -rfEs \
-	    intro.ipynb chapters
+# The lowest pass: the lower bounds of pyproject.toml's dependencies (tools/lowest.py), installed
+# over the pinned set, for the fastest chapters and the data tests.
+LOWEST   := .lowest
+LOW_ENV  := PYTHONPATH=$(CURDIR)/$(LOWEST) BOOK_EXPECT_LOWEST=1
+PYTEST   := $(BIN)/python -m pytest -n $(WORKERS) --dist loadscope $(NBVAL_FLAGS) --timeout 1500 -rfEs
+
+$(LOWEST)/.installed: pyproject.toml tools/lowest.py $(STAMP)
+	rm -rf $(LOWEST)
+	$(BIN)/python -m tools.lowest > $(VENV)/lowest.txt
+	$(BIN)/python -m pip install --quiet --no-deps --target $(LOWEST) -r $(VENV)/lowest.txt
+	touch $@
+
+test: $(STAMP) $(LOWEST)/.installed
+	$(PYTEST)
+	$(JAX_ENV) $(PYTEST) intro.ipynb chapters
+	$(LOW_ENV) $(PYTEST) tests/test_lowest.py tests/test_data.py tests/test_sequences.py \
+	    chapters/02_dense.ipynb chapters/06_interpretable.ipynb
 
 execute: $(STAMP)
 	$(BIN)/python -m tools.notebooks execute
@@ -41,4 +54,4 @@ bench: $(STAMP)
 	$(BIN)/python -m tools.notebooks bench --output _build/bench.json
 
 clean:
-	rm -rf _build
+	rm -rf _build $(LOWEST)
