@@ -20,15 +20,52 @@ FIXTURES = ROOT / "tests" / "fixtures"
 SANITIZE = ROOT / "tests" / "sanitize.cfg"
 
 
+def makefile_nbval_flags():
+    """The nbval flags of `make test`, read from the Makefile (one source of truth)."""
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    (line,) = [line for line in text.splitlines() if line.startswith("NBVAL_FLAGS :=")]
+    flags = line.split(":=", 1)[1].split()
+    return [str(ROOT / flag) if flag.startswith("tests/") else flag for flag in flags]
+
+
 def nbval(tmp_path, name):
     shutil.copy(FIXTURES / name, tmp_path / name)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")  # isolate from pyproject.toml
+    flags = [flag for flag in makefile_nbval_flags() if not flag.isdigit()]
+    flags = [f for f in flags if f != "--nbval-cell-timeout"] + ["--nbval-cell-timeout", "60"]
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval-lax",
-         "--nbval-current-env", "--nbval-sanitize-with", str(SANITIZE),
-         "--nbval-cell-timeout", "60", name],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *flags, name],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )
+
+
+def test_make_test_runs_nbval_in_lax_mode_with_the_sanitize_file_in_every_pass():
+    flags = makefile_nbval_flags()
+    assert "--nbval-lax" in flags and "--nbval-current-env" in flags
+    assert str(SANITIZE) in flags
+    recipe = (ROOT / "Makefile").read_text(encoding="utf-8").split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert recipe.count("$(PYTEST)") == 3, recipe  # TensorFlow, JAX without TensorFlow, lowest versions
+    assert "$(NBVAL_FLAGS)" in (ROOT / "Makefile").read_text(encoding="utf-8").split("PYTEST   :=", 1)[1].split("\n")[0]
+
+
+@pytest.mark.slow
+def test_the_project_collects_one_nbval_item_per_code_cell_of_every_page():
+    """With the Makefile's flags and the project's own configuration (testpaths)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q",
+         *makefile_nbval_flags()], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    collected = {}
+    for line in result.stdout.splitlines():
+        if ".ipynb::Cell " in line:
+            path = line.split("::")[0]
+            collected[path] = collected.get(path, 0) + 1
+    expected = {}
+    for page in notebooks.toc_notebooks(ROOT):
+        cells = json.loads(page.read_text(encoding="utf-8"))["cells"]
+        expected[page.relative_to(ROOT).as_posix()] = sum(c["cell_type"] == "code" for c in cells)
+    assert "intro.ipynb" in expected
+    assert collected == expected
 
 
 def test_nbval_passes_a_good_notebook(tmp_path):
