@@ -106,3 +106,15 @@ def test_split_gates_and_bad_input():
     with pytest.raises(ValueError, match=r"shape \(2, 3u\)"):
         recurrent.gru_step(np.zeros((1, 3)), (np.zeros((1, 2)),), np.zeros((3, 6)), np.zeros((2, 6)), np.zeros(6))
     assert recurrent.sigmoid(np.array(0.0)) == 0.5
+
+
+def test_sigmoid_is_stable_for_large_inputs():
+    x = np.array([-1000.0, -700.0, -50.0, -1.0, 0.0, 1.0, 50.0, 1000.0])
+    with np.errstate(over="raise", invalid="raise"):  # the naive 1 / (1 + exp(-x)) overflows at -1000
+        values = recurrent.sigmoid(x)
+    assert np.all(np.isfinite(values)) and values[0] == 0.0 and values[-1] == 1.0
+    np.testing.assert_allclose(values[2:7], 1.0 / (1.0 + np.exp(-x[2:7])), rtol=1e-15)
+    np.testing.assert_allclose(values + recurrent.sigmoid(-x), 1.0, rtol=1e-15)  # sigmoid(-x) = 1 - sigmoid(x)
+    assert values[1] > 0.0
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        1.0 / (1.0 + np.exp(-x))  # what the stable form avoids

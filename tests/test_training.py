@@ -385,3 +385,70 @@ def test_accuracy_matches_evaluate_and_ignores_the_compiled_loss():
     assert training.accuracy(smoothed, data.x_test, data.y_test) == pytest.approx(np.mean(logits.argmax(axis=1) == data.y_test))
     with pytest.raises(ValueError, match="one integer label per example"):
         training.accuracy(model, data.x_test, np.eye(2)[data.y_test])
+
+
+# side_by_side, build_optimizer_state ------------------------------------
+
+
+def _tiny_sequence_network(name, units=3):
+    inputs = keras.Input(shape=(5, 2))
+    state = keras.layers.GRU(units)(inputs)
+    return keras.Model(inputs, keras.layers.Dense(2)(state), name=name)
+
+
+def _compiled_pair():
+    keras.utils.set_random_seed(0)
+    networks = {"first": _tiny_sequence_network("first"), "second": _tiny_sequence_network("second", units=4)}
+    model = training.side_by_side(networks)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss={"first": loss, "second": loss})
+    return networks, model
+
+
+def test_side_by_side_trains_each_network_as_alone():
+    x = np.random.default_rng(0).normal(size=(32, 5, 2)).astype("float32")
+    y = (x[:, 0, 0] > 0).astype("int32")
+    networks, model = _compiled_pair()
+    start = networks["second"].get_weights()
+    outputs = model.predict_on_batch(x)
+    assert set(outputs) == {"first", "second"}
+    np.testing.assert_allclose(outputs["first"], networks["first"].predict_on_batch(x), rtol=1e-6, atol=1e-6)
+    model.fit(x, {"first": y, "second": y}, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    keras.utils.set_random_seed(0)
+    alone = _tiny_sequence_network("alone", units=4)
+    alone.set_weights(start)
+    alone.compile(optimizer=keras.optimizers.Adam(0.05), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    alone.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    for ours, theirs in zip(networks["second"].get_weights(), alone.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_build_optimizer_state_creates_adams_moments_before_training():
+    _, model = _compiled_pair()
+    assert not model.optimizer.built
+    training.build_optimizer_state(model)
+    n_weights = len(model.trainable_variables)
+    assert model.optimizer.built and len(model.optimizer.variables) >= 2 * n_weights  # two moments per weight
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 0
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda: training.side_by_side({}), "networks"),
+        (lambda: training.side_by_side([_tiny_sequence_network("a")]), "networks"),
+        (lambda: training.side_by_side({"a": "not a model"}), r"networks\['a'\]"),
+        (lambda: training.side_by_side({"a": _tiny_sequence_network("a")}, name=""), "name"),
+        (lambda: training.side_by_side({"a": _tiny_sequence_network("a"), "b": _tiny_mlp_4()}), "same shape"),
+        (lambda: training.build_optimizer_state(_tiny_sequence_network("a")), "model must be a compiled"),
+        (lambda: training.build_optimizer_state("not a model"), "model must be a compiled"),
+    ],
+)
+def test_side_by_side_and_build_optimizer_state_reject_bad_input(call, words):
+    with pytest.raises(utils.ArgumentError, match=words):
+        call()
+
+
+def _tiny_mlp_4():
+    inputs = keras.Input(shape=(4,))
+    return keras.Model(inputs, keras.layers.Dense(2)(inputs))

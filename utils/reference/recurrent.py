@@ -23,8 +23,16 @@ import numpy as np
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """The logistic function 1 / (1 + exp(-x))."""
-    return 1.0 / (1.0 + np.exp(-x))
+    """The logistic function 1 / (1 + exp(-x)), in the form that cannot overflow.
+
+    For each sign of ``x`` it uses the form whose exponential is exp(-|x|), in
+    (0, 1], as the dense chapter does (``np.exp(-x)`` overflows, with a warning,
+    for x below about -710). Exact 0 and 1 only where float64 rounds to them.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    exp_minus_abs = np.exp(-np.abs(x))  # always in (0, 1]
+    return np.where(x >= 0, 1.0 / (1.0 + exp_minus_abs), exp_minus_abs / (1.0 + exp_minus_abs))
+
 
 
 def split_gates(matrix: np.ndarray, n_gates: int) -> Tuple[np.ndarray, ...]:
