@@ -20,10 +20,13 @@ from __future__ import annotations
 import contextlib
 import glob
 import importlib.metadata
+import importlib.util
 import os
 import sys
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional, Tuple
+
+from ._checks import ArgumentError, check_bool, check_choice, check_string
 
 VIRTUAL_DEVICES_VARIABLE = "BOOK_VIRTUAL_DEVICES"
 _TPU_ENV_VARIABLES = ("COLAB_TPU_ADDR", "TPU_NAME", "TPU_ACCELERATOR_TYPE")
@@ -49,7 +52,7 @@ def virtual_device_count(environ: Optional[Mapping[str, str]] = None) -> Optiona
     except ValueError:
         count = 0
     if count < 1 or str(count) != raw.strip().lstrip("+"):
-        raise ValueError(
+        raise ArgumentError(
             f"{VIRTUAL_DEVICES_VARIABLE} must be a positive integer, the number of CPU "
             f"devices to emulate (for example 2); got {raw!r}. Unset it to use the real devices."
         )
@@ -103,6 +106,14 @@ def _keras_backend_in_use() -> str:
     return os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"
 
 
+def _importable(name: str) -> bool:
+    """True when ``import name`` would find the package (without importing it)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a finder that refuses it, as where it is not installed
+        return False
+
+
 def choose_backend(
     environ: Optional[dict] = None, tpu_present: Optional[bool] = None, announce: bool = True
 ) -> str:
@@ -112,14 +123,22 @@ def choose_backend(
       TensorFlow cannot drive, :class:`TPUUnavailableError` explains both ways out.
     * unset on a TPU machine whose TensorFlow has no TPU support: the JAX backend
       is selected and a line says so (and names the alternative).
+    * unset where TensorFlow is not installed but JAX is (a Colab TPU runtime has
+      no TensorFlow): the JAX backend is selected and a line says so.
     * otherwise Keras's default (TensorFlow) stays.
     """
+    announce = check_bool("announce", announce)
     env = os.environ if environ is None else environ
     if "keras" in sys.modules and environ is None:
         return sys.modules["keras"].backend.backend()
     requested = env.get("KERAS_BACKEND", "").strip()
     if tpu_present is None:
         tpu_present = tpu_runtime_present(env)
+    if not requested and not _importable("tensorflow") and _importable("jax"):
+        env["KERAS_BACKEND"] = "jax"
+        if announce:
+            print("TensorFlow is not installed: using the Keras JAX backend.")
+        return "jax"
     if not tpu_present or tensorflow_supports_tpu():
         return requested or "tensorflow"
     if requested == "tensorflow":
@@ -328,10 +347,7 @@ def model_scope() -> Iterator[Any]:
 
 def backend_is(name: str) -> bool:
     """True when the active Keras backend is ``name`` ('tensorflow', 'jax', 'torch')."""
-    if name not in ("tensorflow", "jax", "torch", "numpy", "openvino"):
-        raise ValueError(
-            f"name must be a Keras backend ('tensorflow', 'jax', 'torch', 'numpy', 'openvino'); got {name!r}."
-        )
+    check_choice("name", name, ("tensorflow", "jax", "torch", "numpy", "openvino"))  # the Keras backends
     return _keras_backend_in_use() == name
 
 
@@ -341,6 +357,7 @@ def require_backend(name: str, what: str) -> bool:
     Chapters use it as ``if utils.devices.require_backend("tensorflow", "This section"):``
     so that the section is skipped with a visible explanation under another backend.
     """
+    check_string("what", what)
     if backend_is(name):
         return True
     print(
