@@ -11,6 +11,18 @@ import utils
 from utils import devices
 
 
+def _backend_device_count(backend: str, kind: str) -> int:
+    """The number of devices of ``kind`` as the backend itself lists them."""
+    if backend == "jax":
+        import jax
+
+        return len(jax.devices())
+    import tensorflow as tf
+
+    listed = tf.config.list_physical_devices if kind == "GPU" else tf.config.list_logical_devices
+    return len(listed(kind))
+
+
 def main(mode: str) -> dict:
     utils.setup(quiet=True)
     import keras
@@ -19,6 +31,7 @@ def main(mode: str) -> dict:
     info = devices.detect_accelerator()
     out = {"backend": keras.backend.backend(), "kind": info.kind, "count": info.count,
            "describe": info.describe()}
+    out["backend_count"] = _backend_device_count(out["backend"], info.kind)
     if mode == "describe":
         return out
     if out["backend"] == "tensorflow":

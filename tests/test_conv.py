@@ -61,7 +61,7 @@ def test_receptive_field_hand_values(kernels, strides, dilations, expected):
 def test_receptive_field_rejects_mismatched_lists():
     with pytest.raises(ValueError, match="one entry per layer"):
         conv.receptive_field([3, 3], strides=[1])
-    with pytest.raises(ValueError, match="at least one layer"):
+    with pytest.raises(ValueError, match="kernel_sizes must be a non-empty"):
         conv.receptive_field([])
 
 

@@ -67,7 +67,7 @@ def test_builders_retrain_to_the_same_weights_with_the_same_seed(keras):
         (dict(input_length=0), "input_length must be a positive int"),
         (dict(filters=(8, 8), kernel_sizes=(3,)), "same length"),
         (dict(filters=8), "filters must be a non-empty tuple or list"),
-        (dict(filters=(8, 0, 8)), "filters entries must be a positive int"),
+        (dict(filters=(8, 0, 8)), r"filters\[1\] must be a positive int"),
         (dict(input_length=6), "too short for 3 pooling steps"),
     ],
 )
@@ -81,7 +81,7 @@ def test_build_cnn1d_rejects_bad_arguments(kwargs, match):
     [
         (dict(input_shape=(8, 8)), r"input_shape must be \(height, width, channels\)"),
         (dict(input_shape=(1, 8, 1)), "too small for 2x2 pooling"),
-        (dict(dropout=1.0), "dropout must be a number in"),
+        (dict(dropout=1.0), r"dropout must be a finite number in \[0, 1\)"),
         (dict(kernel_size=0), "kernel_size must be a positive int"),
         (dict(filters=()), "filters must be a non-empty"),
     ],

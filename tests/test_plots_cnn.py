@@ -50,7 +50,7 @@ def test_plot_image_grid_lays_out_rows_and_titles():
 @pytest.mark.parametrize(
     "images, kwargs, match",
     [
-        (np.zeros((3, 3)), {}, "images must have shape"),
+        (np.zeros((3, 3)), {}, "images must be a 3-D array"),
         (np.zeros((2, 3, 3)), {"titles": ["one"]}, "one entry per image"),
         (np.zeros((2, 3, 3)), {"n_columns": 0}, "n_columns must be a positive int"),
     ],

@@ -101,7 +101,7 @@ def test_split_gates_and_bad_input():
         recurrent.split_gates(np.zeros((2, 10)), 0)
     with pytest.raises(ValueError, match=r"\(batch, time, features\)"):
         recurrent.run_recurrence(recurrent.simple_rnn_step, np.zeros((3, 4)), (np.zeros((3, 2)),))
-    with pytest.raises(TypeError, match="step must be a function"):
+    with pytest.raises(TypeError, match="step must be callable"):
         recurrent.run_recurrence(None, np.zeros((1, 3, 4)), (np.zeros((1, 2)),))
     with pytest.raises(ValueError, match=r"shape \(2, 3u\)"):
         recurrent.gru_step(np.zeros((1, 3)), (np.zeros((1, 2)),), np.zeros((3, 6)), np.zeros((2, 6)), np.zeros(6))

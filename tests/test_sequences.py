@@ -60,7 +60,7 @@ def test_make_windows_rejects_a_horizon_that_is_not_positive(horizon):
 def test_make_windows_rejects_window_plus_horizon_too_long_and_bad_types():
     with pytest.raises(ValueError, match="window \\+ horizon"):
         seq.make_windows(np.arange(10), window=8, horizon=3)
-    with pytest.raises(TypeError, match="window must be an int"):
+    with pytest.raises(TypeError, match="window must be a positive int"):
         seq.make_windows(np.arange(10), window=2.5, horizon=1)
     with pytest.raises(ValueError, match="1-D"):
         seq.make_windows(np.zeros((3, 3, 3)), window=1, horizon=1)
@@ -87,7 +87,7 @@ def test_load_co2_fills_missing_weeks_by_time_interpolation():
 
 
 def test_load_co2_rejects_an_unknown_missing_policy():
-    with pytest.raises(ValueError, match="missing must be 'interpolate' or 'keep'"):
+    with pytest.raises(ValueError, match="missing must be one of 'interpolate', 'keep'"):
         data.load_co2(missing="drop")
 
 

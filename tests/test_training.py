@@ -41,13 +41,13 @@ def test_gradients_of_an_unused_input_are_zero():
 
 
 def test_gradients_reject_bad_input():
-    with pytest.raises(TypeError, match="callable"):
+    with pytest.raises(TypeError, match="function must be callable"):
         training.gradients("not a function", np.ones(2))
-    with pytest.raises(ValueError, match="at least one array"):
+    with pytest.raises(ValueError, match="arrays: give at least one array"):
         training.gradients(lambda: 0.0)
-    with pytest.raises(TypeError, match="numeric"):
-        training.gradients(lambda x: ops.sum(x), np.array(["a", "b"]))
-    with pytest.raises(ValueError, match="scalar"):
+    with pytest.raises(TypeError, match=r"arrays\[1\] must be numeric"):
+        training.gradients(lambda x, s: ops.sum(x), np.ones(2), np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="function must return a scalar"):
         training.gradients(lambda x: x * 2, np.ones(3))
 
 
@@ -64,6 +64,37 @@ def test_gradients_under_the_jax_backend():
     backend, grad = json.loads(result.stdout.strip().splitlines()[-1])
     assert backend == "jax"
     np.testing.assert_allclose(grad, np.cos([0.0, 1.0]), rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_gradients_under_the_jax_backend_differentiate_every_input():
+    # f(a, b) = sum(a * b) + sum(b ** 2): df/da = b, df/db = a + 2 b; b also comes second.
+    code = (
+        "import json, numpy as np, utils; utils.setup(quiet=True)\n"
+        "import keras; from keras import ops; from utils.training import gradients\n"
+        "a, b = np.array([1.0, 2.0]), np.array([3.0, -1.0])\n"
+        "ga, gb = gradients(lambda a, b: ops.sum(a * b) + ops.sum(b ** 2), a, b)\n"
+        "print(json.dumps([keras.backend.backend(), ga.tolist(), gb.tolist()]))\n"
+    )
+    result = run_python(["-c", code], {"KERAS_BACKEND": "jax"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    backend, grad_a, grad_b = json.loads(result.stdout.strip().splitlines()[-1])
+    assert backend == "jax"
+    np.testing.assert_allclose(grad_a, [3.0, -1.0], rtol=1e-6)
+    np.testing.assert_allclose(grad_b, [1.0 + 6.0, 2.0 - 2.0], rtol=1e-6)
+
+
+def test_epoch_timer_records_durations_not_timestamps(monkeypatch):
+    import time
+
+    clock = iter([1000.0, 1002.5, 2000.0, 2000.5])  # begin, end of epoch 0; begin, end of epoch 1
+    monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
+    timer = training.epoch_timer()
+    timer.on_train_begin()
+    for epoch in range(2):
+        timer.on_epoch_begin(epoch)
+        timer.on_epoch_end(epoch)
+    assert timer.seconds == [2.5, 0.5]
 
 
 # train_with_gradient_tape ------------------------------------------------------------
@@ -151,8 +182,9 @@ def test_learning_rate_sweep_rejects_bad_input():
         model.compile(keras.optimizers.SGD(learning_rate), "mse")
         return model
 
-    for rates, match in (([], "empty"), ([0.1, -1.0], "positive finite"), ([float("inf")], "positive finite"),
-                         ([0.1, 0.1], "duplicates"), (["0.1"], "positive finite")):
+    for rates, match in (([], "learning_rates is empty"), ([0.1, -1.0], r"learning_rates\[1\] must be a finite number > 0"),
+                         ([float("inf")], r"learning_rates\[0\] must be a finite number"),
+                         ([0.1, 0.1], "learning_rates contains duplicates"), (["0.1"], r"learning_rates\[0\] must be")):
         with pytest.raises(ValueError, match=match):
             training.learning_rate_sweep(build, rates, x, y, x, y)
     with pytest.raises(TypeError, match="build_and_compile"):

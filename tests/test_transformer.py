@@ -158,8 +158,8 @@ def test_sampling_is_seeded_and_top_k_restricts_the_choice(tiny_gpt):
     "kwargs, message",
     [
         ({"prompt": list(range(17)), "max_new_tokens": 1}, "longer than the context length"),
-        ({"prompt": [1], "max_new_tokens": 3, "temperature": 0.0}, "temperature must be > 0"),
-        ({"prompt": [1], "max_new_tokens": 3, "temperature": -1.0}, "temperature must be > 0"),
+        ({"prompt": [1], "max_new_tokens": 3, "temperature": 0.0}, "temperature must be a finite number > 0"),
+        ({"prompt": [1], "max_new_tokens": 3, "temperature": -1.0}, "temperature must be a finite number > 0"),
         ({"prompt": [], "max_new_tokens": 3}, "at least one token"),
         ({"prompt": [99], "max_new_tokens": 3}, "token ids must lie in"),
         ({"prompt": [1], "max_new_tokens": 3, "top_k": 0}, "top_k must be a positive int"),

@@ -9,6 +9,15 @@ catch either; the message says which it is ("must be an int" for a wrong type,
 
 Integers may be Python or NumPy integers (``y.max() + 1`` is a NumPy integer);
 ``True`` and ``False`` are never accepted as numbers.
+
+The one choice of exception type: every check of an argument a caller passed
+(its type, its range, its shape, its agreement with another argument) raises
+``ArgumentError``, never a bare ``TypeError`` or ``ValueError``. Other errors keep
+their own types: ``RuntimeError`` for a wrong order of calls (``predict`` before
+``fit``), ``KeyError``/``IndexError`` where a container protocol asks for them,
+and the library's own errors (``TPUUnavailableError``) for the machine.
+Modules call these helpers instead of keeping private copies; a check that none
+of them covers raises ``ArgumentError`` itself, with the argument's name first.
 """
 
 from __future__ import annotations
@@ -35,11 +44,14 @@ def is_int(value: Any) -> bool:
 
 def check_int(name: str, value: Any, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
     """``value`` as a Python int, if it is an integer in [minimum, maximum]."""
-    bounds = _bounds_text(minimum, maximum)
+    if maximum is None and minimum in (0, 1):
+        expected = "a positive int" if minimum == 1 else "a non-negative int"
+    else:
+        expected = f"an int{_bounds_text(minimum, maximum)}"
     if not is_int(value):
-        raise ArgumentError(f"{name} must be an int{bounds}; got {_shown(value)}.")
+        raise ArgumentError(f"{name} must be {expected}; got {_shown(value)}.")
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise ArgumentError(f"{name} must be an int{bounds}; got {int(value)}.")
+        raise ArgumentError(f"{name} must be {expected}; got {int(value)}.")
     return int(value)
 
 
@@ -131,7 +143,10 @@ def check_array(
     ``numeric`` asks for booleans, integers or floats; ``finite`` for no NaN or
     infinity; ``non_empty`` for at least one element.
     """
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:  # ragged lists and the like
+        raise ArgumentError(f"{name} must be an array; it could not be converted ({error}).") from None
     if numeric and array.dtype.kind not in "biuf":
         raise ArgumentError(f"{name} must hold numbers; got an array of dtype {array.dtype}.")
     if ndim is not None and array.ndim != ndim:
@@ -139,5 +154,70 @@ def check_array(
     if non_empty and array.size == 0:
         raise ArgumentError(f"{name} must not be empty; got shape {array.shape}.")
     if finite and numeric and not np.all(np.isfinite(array)):
-        raise ArgumentError(f"{name} must hold finite numbers; it contains NaN or infinity.")
+        raise ArgumentError(f"{name} contains NaN or infinite values; it must hold finite numbers.")
     return array
+
+
+def check_matrix(name: str, value: Any, n_columns: Optional[int] = None) -> np.ndarray:
+    """``value`` as a non-empty 2-D array of finite numbers (examples, features), with
+    ``n_columns`` columns when given."""
+    array = check_array(name, value, 2, finite=True)
+    if n_columns is not None and array.shape[1] != n_columns:
+        raise ArgumentError(
+            f"{name} has {array.shape[1]} features but {n_columns} were expected (one per column); got shape {array.shape}."
+        )
+    return array
+
+
+def check_vector(name: str, value: Any, length: Optional[int] = None) -> np.ndarray:
+    """``value`` as a non-empty 1-D array of finite numbers, with ``length`` entries when given."""
+    array = check_array(name, value, 1, finite=True)
+    if length is not None and array.shape[0] != length:
+        raise ArgumentError(f"{name} has {array.shape[0]} entries but {length} were expected.")
+    return array
+
+
+def check_positive_ints(name: str, values: Any, length: Optional[int] = None) -> tuple:
+    """``values`` as a tuple of Python ints, if it is a non-empty tuple or list (or 1-D array) of
+    integers >= 1, with ``length`` entries when given."""
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        values = list(values)
+    if not isinstance(values, (tuple, list)) or not values:
+        raise ArgumentError(f"{name} must be a non-empty tuple or list of ints >= 1; got {_shown(values)}.")
+    if length is not None and len(values) != length:
+        raise ArgumentError(f"{name} must have {length} entries; got {_shown(values)}.")
+    for i, value in enumerate(values):
+        check_int(f"{name}[{i}]", value, minimum=1)
+    return tuple(int(value) for value in values)
+
+
+def check_shape(name: str, value: Any, ndim: Optional[int] = None) -> tuple:
+    """``value`` as a shape (a tuple of ints >= 1); a single int ``n`` means ``(n,)``."""
+    shape = (value,) if is_int(value) else value
+    if not isinstance(shape, (tuple, list)) or not shape or not all(is_int(d) and d >= 1 for d in shape):
+        raise ArgumentError(f"{name} must be an int >= 1 or a tuple of ints >= 1; got {_shown(value)}.")
+    if ndim is not None and len(shape) != ndim:
+        raise ArgumentError(f"{name} must have {ndim} entries; got {_shown(value)}.")
+    return tuple(int(d) for d in shape)
+
+
+def check_series(name: str, value: Any) -> np.ndarray:
+    """``value`` as a 1-D float array of finite numbers (a time series)."""
+    if isinstance(value, (str, bytes)):
+        raise ArgumentError(f"{name} must be a 1-D array of numbers; got a string.")
+    return check_array(name, value, 1, finite=True).astype(np.float64)
+
+
+def check_string(name: str, value: Any, *, non_empty: bool = True) -> str:
+    """``value``, if it is a string (a non-empty one unless ``non_empty=False``)."""
+    if not isinstance(value, str) or (non_empty and not value.strip()):
+        kind = "a non-empty string" if non_empty else "a string"
+        raise ArgumentError(f"{name} must be {kind}; got {_shown(value)}.")
+    return value
+
+
+def check_instance(name: str, value: Any, kind: Any, described: str) -> Any:
+    """``value``, if it is an instance of ``kind`` (``described`` says what that is, e.g. "a keras.Model")."""
+    if not isinstance(value, kind):
+        raise ArgumentError(f"{name} must be {described}; got {type(value).__name__}.")
+    return value

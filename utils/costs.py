@@ -27,6 +27,8 @@ from typing import List, Tuple
 
 import numpy as np
 
+from ._checks import ArgumentError, check_instance
+
 FLOPS_PER_MAC = 2
 
 # Layers with weights whose cost is element-wise or a lookup: no MACs by convention.
@@ -58,8 +60,8 @@ class LayerCost:
 def _shape(tensor, layer) -> Tuple[int, ...]:
     shape = tuple(tensor.shape[1:])
     if any(d is None for d in shape):
-        raise ValueError(
-            f"layer {layer.name!r} has an unknown dimension in its shape {tuple(tensor.shape)}; "
+        raise ArgumentError(
+            f"model: layer {layer.name!r} has an unknown dimension in its shape {tuple(tensor.shape)}; "
             "costs need fixed input shapes (build the model with keras.Input(shape=...) of known sizes)."
         )
     return tuple(int(d) for d in shape)
@@ -69,8 +71,8 @@ def _io_shapes(layer) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
     try:
         inputs, outputs = layer.input, layer.output
     except (AttributeError, ValueError) as error:
-        raise ValueError(
-            f"cannot read the input/output shapes of layer {layer.name!r}: it must be called exactly once "
+        raise ArgumentError(
+            f"model: cannot read the input/output shapes of layer {layer.name!r}: it must be called exactly once "
             f"inside a functional or Sequential model built with keras.Input ({error})."
         ) from None
     if isinstance(inputs, (list, tuple)):
@@ -88,7 +90,7 @@ def _layer_macs(layer) -> int:
         return positions * in_shape[-1] * layer.units
     if kind in ("Conv1D", "Conv2D", "Conv3D"):
         if getattr(layer, "data_format", "channels_last") != "channels_last":
-            raise ValueError(f"layer {layer.name!r}: only data_format='channels_last' is supported.")
+            raise ArgumentError(f"model: layer {layer.name!r}: only data_format='channels_last' is supported.")
         in_channels = in_shape[-1]
         groups = getattr(layer, "groups", 1)
         taps = int(np.prod(layer.kernel_size))
@@ -102,8 +104,8 @@ def _layer_macs(layer) -> int:
         return positions * (depthwise_channels * taps + depthwise_channels * layer.filters)
     if kind in _ZERO_MAC_WEIGHTED or not layer.weights:
         return 0
-    raise ValueError(
-        f"no cost rule for layer {layer.name!r} of type {kind}; utils.costs covers Dense, "
+    raise ArgumentError(
+        f"model: no cost rule for layer {layer.name!r} of type {kind}; utils.costs covers Dense, "
         "convolution, pooling, normalisation and weightless layers."
     )
 
@@ -130,10 +132,9 @@ def layer_costs(model) -> List[LayerCost]:
     """
     import keras
 
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
+    check_instance("model", model, keras.Model, "a keras.Model")
     if not model.built:
-        raise ValueError("model is not built; create it from keras.Input(...) or call model.build(input_shape).")
+        raise ArgumentError("model is not built; create it from keras.Input(...) or call model.build(input_shape).")
     costs = []
     for layer in _walk(model):
         _, out_shape = _io_shapes(layer)

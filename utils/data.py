@@ -22,7 +22,17 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._checks import check_int as _check_int
+from ._checks import (
+    ArgumentError,
+    check_array,
+    check_bool,
+    check_choice,
+    check_fraction,
+    check_instance,
+    check_int,
+    check_positive_int,
+    check_seed,
+)
 
 
 @dataclass
@@ -62,20 +72,6 @@ class DataSplit:
         )
 
 
-def _check_fraction(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number in [0, 1); got {value!r}.")
-    if not np.isfinite(value) or not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be in [0, 1); got {value!r}.")
-    return float(value)
-
-
-def _check_seed(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be a non-negative int; got {value!r}.")
-    return int(value)
-
-
 def split_indices(
     n: int,
     val_fraction: float = 0.15,
@@ -89,13 +85,12 @@ def split_indices(
     Raises ``ValueError`` when a fraction is outside [0, 1), when the two
     fractions leave no training data, or when ``stratify`` has the wrong length.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive int (the number of examples); got {n!r}.")
-    val_fraction = _check_fraction("val_fraction", val_fraction)
-    test_fraction = _check_fraction("test_fraction", test_fraction)
-    split_seed = _check_seed("split_seed", split_seed)
+    n = check_positive_int("n", n)
+    val_fraction = check_fraction("val_fraction", val_fraction)
+    test_fraction = check_fraction("test_fraction", test_fraction)
+    split_seed = check_seed("split_seed", split_seed)
     if val_fraction + test_fraction >= 1.0:
-        raise ValueError(
+        raise ArgumentError(
             "val_fraction + test_fraction must be below 1 so that training data remains; "
             f"got {val_fraction} + {test_fraction}."
         )
@@ -105,7 +100,7 @@ def split_indices(
     else:
         labels = np.asarray(stratify)
         if labels.shape[0] != n:
-            raise ValueError(f"stratify must have one label per example ({n}); got {labels.shape[0]}.")
+            raise ArgumentError(f"stratify must have one label per example ({n}); got {labels.shape[0]}.")
         groups = [rng.permutation(np.flatnonzero(labels == c)) for c in np.unique(labels)]
     parts = ([], [], [])
     for group in groups:
@@ -116,7 +111,7 @@ def split_indices(
         parts[0].append(group[n_test + n_val :])
     train, val, test = (np.sort(np.concatenate(p)).astype(np.int64) for p in parts)
     if len(train) == 0:
-        raise ValueError("the split leaves no training examples; lower val_fraction or test_fraction.")
+        raise ArgumentError("the split leaves no training examples; lower val_fraction or test_fraction.")
     return train, val, test
 
 
@@ -128,11 +123,7 @@ def standardize(
     Returns ``((x_train_std, *others_std), mean, scale)``. Constant features get
     scale 1 (they become 0), so nothing divides by zero.
     """
-    x_train = np.asarray(x_train, dtype=np.float64)
-    if x_train.ndim != 2:
-        raise ValueError(f"x_train must be 2-D (examples, features); got shape {x_train.shape}.")
-    if not np.all(np.isfinite(x_train)):
-        raise ValueError("x_train contains NaN or infinite values; clean them before standardising.")
+    x_train = check_array("x_train", x_train, 2, non_empty=False, finite=True).astype(np.float64)
     mean = x_train.mean(axis=0)
     scale = x_train.std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
@@ -140,7 +131,7 @@ def standardize(
     for i, x in enumerate((x_train, *others)):
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != x_train.shape[1]:
-            raise ValueError(
+            raise ArgumentError(
                 f"array {i} must have shape (n, {x_train.shape[1]}) like x_train; got {x.shape}."
             )
         out.append(((x - mean) / scale).astype(np.float32))
@@ -189,8 +180,7 @@ def load_digits(
     """
     from sklearn.datasets import load_digits as sk_digits
 
-    if not isinstance(as_images, bool):
-        raise TypeError(f"as_images must be True or False; got {as_images!r}.")
+    as_images = check_bool("as_images", as_images)
     bunch = sk_digits()
     x = bunch.data / 16.0
     data = _split_table(
@@ -267,8 +257,7 @@ def load_mnist1d(
     (n, 40, 1) for convolutional and recurrent layers, otherwise (n, 40). The
     signals are used as generated (they are already roughly standardised).
     """
-    if not isinstance(as_sequence, bool):
-        raise TypeError(f"as_sequence must be True or False; got {as_sequence!r}.")
+    as_sequence = check_bool("as_sequence", as_sequence)
     x, y, x_test, y_test = _mnist1d_arrays(False)
     train, val, _ = split_indices(len(x), val_fraction, 0.0, split_seed, stratify=y)
     data = DataSplit(
@@ -289,9 +278,8 @@ def permute_positions(data: DataSplit, seed: int = 0) -> Tuple[DataSplit, np.nda
     for train, validation and test destroys spatial structure but no information.
     Returns the new split and the permutation.
     """
-    if not isinstance(data, DataSplit):
-        raise TypeError(f"data must be a DataSplit; got {type(data).__name__}.")
-    seed = _check_seed("seed", seed)
+    check_instance("data", data, DataSplit, "a DataSplit")
+    seed = check_seed("seed", seed)
     perm = np.random.default_rng(seed).permutation(data.x_train.shape[1])
     new = DataSplit(
         data.x_train[:, perm], data.y_train, data.x_val[:, perm], data.y_val,
@@ -337,8 +325,7 @@ def load_co2(missing: str = "interpolate"):
 
     Anything else raises ``ValueError``.
     """
-    if missing not in ("interpolate", "keep"):
-        raise ValueError(f"missing must be 'interpolate' or 'keep'; got {missing!r}.")
+    check_choice("missing", missing, ("interpolate", "keep"))
     import pandas as pd
     from statsmodels.datasets import co2
 
@@ -374,8 +361,7 @@ def format_date(date: datetime.date, style: str) -> str:
     ``day_mon_year``: "3 Mar 2021"; ``dotted``: "03.03.2021" (day first);
     ``iso_slash``: "2021/3/3".
     """
-    if not isinstance(date, datetime.date):
-        raise TypeError(f"date must be a datetime.date; got {type(date).__name__}.")
+    check_instance("date", date, datetime.date, "a datetime.date")
     month = MONTHS[date.month - 1]
     if style == "ordinal_of":
         return f"{_ordinal(date.day)} of {month} {date.year}"
@@ -387,7 +373,7 @@ def format_date(date: datetime.date, style: str) -> str:
         return f"{date.day:02d}.{date.month:02d}.{date.year}"
     if style == "iso_slash":
         return f"{date.year}/{date.month}/{date.day}"
-    raise ValueError(f"style must be one of {DATE_FORMATS}; got {style!r}.")
+    raise ArgumentError(f"style must be one of {DATE_FORMATS}; got {style!r}.")
 
 
 def make_date_pairs(
@@ -400,16 +386,16 @@ def make_date_pairs(
     December ``end_year``; styles are drawn uniformly from ``styles``. Returns
     ``(sources, targets)``, two lists of strings. Deterministic given ``seed``.
     """
-    n = _check_int("n", n, 1)
-    seed = _check_int("seed", seed, 0)
-    start_year = _check_int("start_year", start_year, 1)
-    end_year = _check_int("end_year", end_year, 1)
+    n = check_positive_int("n", n)
+    seed = check_seed("seed", seed)
+    start_year = check_int("start_year", start_year, 1)
+    end_year = check_int("end_year", end_year, 1)
     if end_year < start_year or end_year > 9999:
-        raise ValueError(f"need start_year <= end_year <= 9999; got {start_year} and {end_year}.")
+        raise ArgumentError(f"need start_year <= end_year <= 9999; got {start_year} and {end_year}.")
     styles = tuple(styles)
     unknown = [s for s in styles if s not in DATE_FORMATS]
     if not styles or unknown:
-        raise ValueError(f"styles must be a non-empty subset of {DATE_FORMATS}; got {styles!r}.")
+        raise ArgumentError(f"styles must be a non-empty subset of {DATE_FORMATS}; got {styles!r}.")
     rng = np.random.default_rng(seed)
     first = datetime.date(start_year, 1, 1).toordinal()
     last = datetime.date(end_year, 12, 31).toordinal()

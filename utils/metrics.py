@@ -8,16 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_int as _check_int
-
-
-def _as_series(series) -> np.ndarray:
-    values = np.asarray(series, dtype=np.float64)
-    if values.ndim != 1:
-        raise ValueError(f"series must be 1-D; got shape {values.shape}.")
-    if not np.all(np.isfinite(values)):
-        raise ValueError("series contains NaN or infinite values; fill missing values first.")
-    return values
+from ._checks import ArgumentError, check_positive_int, check_series
 
 
 def mae(y_true, y_pred) -> float:
@@ -25,7 +16,7 @@ def mae(y_true, y_pred) -> float:
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     if y_true.shape != y_pred.shape or y_true.size == 0:
-        raise ValueError(
+        raise ArgumentError(
             f"y_true and y_pred must be non-empty and have the same shape; got {y_true.shape} and {y_pred.shape}."
         )
     return float(np.mean(np.abs(y_true - y_pred)))
@@ -40,15 +31,15 @@ def mase(y_true, y_pred, y_train, season_length: int = 1) -> float:
     that naive forecast on average. Raises ``ValueError`` when the training
     series is too short or constant (the scale would be zero).
     """
-    season_length = _check_int("season_length", season_length, 1)
-    train = _as_series(y_train)
+    season_length = check_positive_int("season_length", season_length)
+    train = check_series("y_train", y_train)
     if len(train) <= season_length:
-        raise ValueError(
+        raise ArgumentError(
             f"y_train must be longer than season_length ({season_length}); got {len(train)} values."
         )
     scale = float(np.mean(np.abs(train[season_length:] - train[:-season_length])))
     if scale == 0:
-        raise ValueError("the naive in-sample error of y_train is zero; MASE is undefined.")
+        raise ArgumentError("the naive in-sample error of y_train is zero; MASE is undefined.")
     return mae(y_true, y_pred) / scale
 
 
@@ -57,17 +48,17 @@ def confusion_counts(y_true, y_pred, n_classes: int = None):
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
     if y_true.ndim != 1 or y_true.shape != y_pred.shape:
-        raise ValueError(
+        raise ArgumentError(
             f"y_true and y_pred must be 1-D arrays of class indices of the same length; got {y_true.shape} and {y_pred.shape}."
         )
     if not (np.issubdtype(y_true.dtype, np.integer) and np.issubdtype(y_pred.dtype, np.integer)):
-        raise TypeError("y_true and y_pred must hold integer class indices (use argmax on scores first).")
+        raise ArgumentError("y_true and y_pred must hold integer class indices (use argmax on scores first).")
     if y_true.size and min(y_true.min(), y_pred.min()) < 0:
-        raise ValueError("class indices must be non-negative.")
+        raise ArgumentError("y_true and y_pred: class indices must be non-negative.")
     if n_classes is None:
         n_classes = int(max(y_true.max(initial=-1), y_pred.max(initial=-1)) + 1)
-    elif max(y_true.max(initial=-1), y_pred.max(initial=-1)) >= n_classes:
-        raise ValueError(f"a class index is >= n_classes ({n_classes}).")
+    elif max(y_true.max(initial=-1), y_pred.max(initial=-1)) >= check_positive_int("n_classes", n_classes):
+        raise ArgumentError(f"a class index is >= n_classes ({n_classes}).")
     matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(matrix, (y_true, y_pred), 1)
     return matrix

@@ -10,27 +10,17 @@ from __future__ import annotations
 
 from typing import Optional, Sequence, Tuple, Union
 
+from ._checks import (
+    ArgumentError,
+    check_choice,
+    check_fraction,
+    check_instance,
+    check_positive_int,
+    check_positive_ints,
+    check_shape,
+)
+
 Shape = Union[int, Tuple[int, ...]]
-
-
-def _check_positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}.")
-    return value
-
-
-def _as_shape(input_shape: Shape) -> Tuple[int, ...]:
-    if isinstance(input_shape, int):
-        shape = (input_shape,)
-    elif isinstance(input_shape, (tuple, list)):
-        shape = tuple(input_shape)
-    else:
-        shape = ()  # anything else (a float, a string, None) is rejected below
-    if not shape or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in shape):
-        raise ValueError(
-            f"input_shape must be a positive int or a tuple of positive ints; got {input_shape!r}."
-        )
-    return shape
 
 
 def build_mlp(
@@ -49,13 +39,11 @@ def build_mlp(
     """
     import keras
 
-    shape = _as_shape(input_shape)
-    _check_positive_int("n_outputs", n_outputs)
-    units = list(hidden_units)
-    for u in units:
-        _check_positive_int("hidden_units entries", u)
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be a number in [0, 1); got {dropout!r}.")
+    shape = check_shape("input_shape", input_shape)
+    n_outputs = check_positive_int("n_outputs", n_outputs)
+    no_hidden = isinstance(hidden_units, (tuple, list)) and len(hidden_units) == 0
+    units = [] if no_hidden else list(check_positive_ints("hidden_units", hidden_units))
+    dropout = check_fraction("dropout", dropout)
     inputs = keras.Input(shape=shape, name="inputs")
     x = keras.layers.Flatten(name="flatten")(inputs) if len(shape) > 1 else inputs
     for i, u in enumerate(units):
@@ -67,20 +55,6 @@ def build_mlp(
 
 
 # Convolutional networks (chapter 03_cnn) ---------------------------------------------
-
-
-def _check_positive_ints(name: str, values: Sequence[int]) -> Tuple[int, ...]:
-    if isinstance(values, int) or not isinstance(values, (tuple, list)) or not values:
-        raise ValueError(f"{name} must be a non-empty tuple or list of positive ints; got {values!r}.")
-    for v in values:
-        _check_positive_int(f"{name} entries", v)
-    return tuple(values)
-
-
-def _check_dropout(dropout: float) -> float:
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be a number in [0, 1); got {dropout!r}.")
-    return float(dropout)
 
 
 def build_cnn1d(
@@ -99,17 +73,17 @@ def build_cnn1d(
     """
     import keras
 
-    _check_positive_int("input_length", input_length)
-    _check_positive_int("n_outputs", n_outputs)
-    _check_positive_int("pool_size", pool_size)
-    filters = _check_positive_ints("filters", filters)
-    kernel_sizes = _check_positive_ints("kernel_sizes", kernel_sizes)
+    input_length = check_positive_int("input_length", input_length)
+    n_outputs = check_positive_int("n_outputs", n_outputs)
+    pool_size = check_positive_int("pool_size", pool_size)
+    filters = check_positive_ints("filters", filters)
+    kernel_sizes = check_positive_ints("kernel_sizes", kernel_sizes)
     if len(filters) != len(kernel_sizes):
-        raise ValueError(
+        raise ArgumentError(
             f"filters and kernel_sizes must have the same length (one per block); got {len(filters)} and {len(kernel_sizes)}."
         )
     if input_length < pool_size ** len(filters):
-        raise ValueError(
+        raise ArgumentError(
             f"input_length {input_length} is too short for {len(filters)} pooling steps of {pool_size}; "
             f"it must be at least {pool_size ** len(filters)}."
         )
@@ -143,15 +117,15 @@ def build_cnn2d(
     """
     import keras
 
-    shape = _as_shape(input_shape)
+    shape = check_shape("input_shape", input_shape)
     if len(shape) != 3:
-        raise ValueError(f"input_shape must be (height, width, channels); got {input_shape!r}.")
-    _check_positive_int("n_outputs", n_outputs)
-    _check_positive_int("kernel_size", kernel_size)
-    filters = _check_positive_ints("filters", filters)
-    dropout = _check_dropout(dropout)
+        raise ArgumentError(f"input_shape must be (height, width, channels); got {input_shape!r}.")
+    n_outputs = check_positive_int("n_outputs", n_outputs)
+    kernel_size = check_positive_int("kernel_size", kernel_size)
+    filters = check_positive_ints("filters", filters)
+    dropout = check_fraction("dropout", dropout)
     if min(shape[:2]) < 2:
-        raise ValueError(f"input_shape {shape} is too small for 2x2 pooling; height and width must be at least 2.")
+        raise ArgumentError(f"input_shape {shape} is too small for 2x2 pooling; height and width must be at least 2.")
     inputs = keras.Input(shape=shape, name="image")
     x = inputs
     for i, n_filters in enumerate(filters):
@@ -172,8 +146,7 @@ _RECURRENT_CELLS = ("simple_rnn", "lstm", "gru")
 def _recurrent_layer(cell: str, units: int, **kwargs):
     import keras
 
-    if cell not in _RECURRENT_CELLS:
-        raise ValueError(f"cell must be one of {_RECURRENT_CELLS}; got {cell!r}.")
+    check_choice("cell", cell, _RECURRENT_CELLS)
     layer_class = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
     return layer_class(units, **kwargs)
 
@@ -197,12 +170,12 @@ def build_rnn_classifier(
     """
     import keras
 
-    _check_positive_int("input_length", input_length)
-    _check_positive_int("n_features", n_features)
-    _check_positive_int("n_outputs", n_outputs)
-    _check_positive_int("units", units)
-    if layer_options is not None and not isinstance(layer_options, dict):
-        raise TypeError(f"layer_options must be a dict of keyword arguments or None; got {layer_options!r}.")
+    input_length = check_positive_int("input_length", input_length)
+    n_features = check_positive_int("n_features", n_features)
+    n_outputs = check_positive_int("n_outputs", n_outputs)
+    units = check_positive_int("units", units)
+    if layer_options is not None:
+        check_instance("layer_options", layer_options, dict, "a dict of keyword arguments or None")
     inputs = keras.Input(shape=(input_length, n_features), name="sequence")
     state = _recurrent_layer(cell, units, name="recurrent", **(layer_options or {}))(inputs)
     outputs = keras.layers.Dense(n_outputs, name="logits")(state)
@@ -223,9 +196,9 @@ def build_rnn_forecaster(
     """
     import keras
 
-    _check_positive_int("window", window)
-    _check_positive_int("horizon", horizon)
-    _check_positive_int("units", units)
+    window = check_positive_int("window", window)
+    horizon = check_positive_int("horizon", horizon)
+    units = check_positive_int("units", units)
     inputs = keras.Input(shape=(window, 1), name="past")
     state = _recurrent_layer(cell, units, name="recurrent")(inputs)
     outputs = keras.layers.Dense(horizon, name="future")(state)
@@ -254,12 +227,12 @@ def build_seq2seq_attention(
     """
     import keras
 
-    for arg, value in (
-        ("source_vocabulary_size", source_vocabulary_size), ("target_vocabulary_size", target_vocabulary_size),
-        ("source_length", source_length), ("target_length", target_length),
-        ("embedding_dim", embedding_dim), ("units", units),
-    ):
-        _check_positive_int(arg, value)
+    source_vocabulary_size = check_positive_int("source_vocabulary_size", source_vocabulary_size)
+    target_vocabulary_size = check_positive_int("target_vocabulary_size", target_vocabulary_size)
+    source_length = check_positive_int("source_length", source_length)
+    target_length = check_positive_int("target_length", target_length)
+    embedding_dim = check_positive_int("embedding_dim", embedding_dim)
+    units = check_positive_int("units", units)
     source = keras.Input(shape=(source_length,), dtype="int32", name="source")
     decoder_input = keras.Input(shape=(target_length,), dtype="int32", name="decoder_input")
     embedded_source = keras.layers.Embedding(
@@ -291,5 +264,5 @@ def attention_model(seq2seq_model):
     try:
         layer = seq2seq_model.get_layer("attention")
     except ValueError:
-        raise ValueError("seq2seq_model must come from build_seq2seq_attention (no layer named 'attention').") from None
+        raise ArgumentError("seq2seq_model must come from build_seq2seq_attention (no layer named 'attention').") from None
     return keras.Model(seq2seq_model.inputs, layer.output[1], name="attention_weights")

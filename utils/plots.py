@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ._checks import ArgumentError, check_array, check_bool, check_positive_int, check_string
+
 BOOK_STYLE = {
     "figure.figsize": (6.4, 3.6),
     "figure.dpi": 100,
@@ -42,14 +44,16 @@ def plot_history(history, metrics=("loss",), ax=None, title: str = ""):
 
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict) or not logs:
-        raise TypeError("history must be a keras History or a non-empty dict of metric lists.")
+        raise ArgumentError("history must be a keras History or a non-empty dict of metric lists.")
     if isinstance(metrics, str):
         metrics = (metrics,)
+    if not isinstance(metrics, (tuple, list)) or not metrics:
+        raise ArgumentError(f"metrics must be a metric name or a non-empty tuple of names; got {metrics!r}.")
     if ax is None:
         _, ax = plt.subplots()
     for metric in metrics:
         if metric not in logs:
-            raise ValueError(f"metric {metric!r} not in history; available: {sorted(logs)}.")
+            raise ArgumentError(f"metrics: metric {metric!r} not in history; available: {sorted(logs)}.")
         epochs = range(1, len(logs[metric]) + 1)
         ax.plot(epochs, logs[metric], label=f"train {metric}")
         if f"val_{metric}" in logs:
@@ -74,16 +78,16 @@ def plot_histories(histories, metric="val_loss", ax=None, title: str = "", log_y
     import matplotlib.pyplot as plt
 
     if not isinstance(histories, dict) or not histories:
-        raise TypeError("histories must be a non-empty dict mapping a label to a History or its dict.")
-    if not isinstance(metric, str):
-        raise TypeError(f"metric must be a string such as 'val_loss'; got {metric!r}.")
+        raise ArgumentError("histories must be a non-empty dict mapping a label to a History or its dict.")
+    metric = check_string("metric", metric)
+    log_y = check_bool("log_y", log_y)
     if ax is None:
         _, ax = plt.subplots()
     for label, history in histories.items():
         logs = getattr(history, "history", history)
         if not isinstance(logs, dict) or metric not in logs:
             available = sorted(logs) if isinstance(logs, dict) else type(logs).__name__
-            raise ValueError(f"run {label!r} has no metric {metric!r}; available: {available}.")
+            raise ArgumentError(f"histories: run {label!r} has no metric {metric!r}; available: {available}.")
         values = logs[metric]
         ax.plot(range(1, len(values) + 1), values, label=str(label))
     if log_y:
@@ -107,13 +111,10 @@ def plot_image_grid(images, titles=None, n_columns: int = 8, cmap: str = "gray",
     import matplotlib.pyplot as plt
     import numpy as np
 
-    images = np.asarray(images, dtype=float)
-    if images.ndim != 3 or images.shape[0] == 0:
-        raise ValueError(f"images must have shape (n, height, width) with n >= 1; got {images.shape}.")
-    if isinstance(n_columns, bool) or not isinstance(n_columns, int) or n_columns < 1:
-        raise ValueError(f"n_columns must be a positive int; got {n_columns!r}.")
+    images = check_array("images", images, 3).astype(float)  # (n, height, width), n >= 1
+    n_columns = check_positive_int("n_columns", n_columns)
     if titles is not None and len(titles) != len(images):
-        raise ValueError(f"titles must have one entry per image ({len(images)}); got {len(titles)}.")
+        raise ArgumentError(f"titles must have one entry per image ({len(images)}); got {len(titles)}.")
     n_columns = min(n_columns, len(images))
     n_rows = int(np.ceil(len(images) / n_columns))
     fig, axes = plt.subplots(

@@ -26,7 +26,7 @@ import sys
 import warnings
 from typing import Any, Iterator, Optional
 
-from ._checks import ArgumentError
+from ._checks import ArgumentError, check_bool, check_instance, check_seed, check_string
 
 SEED_VARIABLE = "BOOK_SEED"
 _SEED_IN_FORCE: Optional[int] = None  # the seed the last setup() used
@@ -56,11 +56,11 @@ def book_seed(environ: Optional[dict] = None) -> int:
     try:
         seed = int(raw)
     except ValueError:
-        raise ValueError(
+        raise ArgumentError(
             f"{SEED_VARIABLE} must be a non-negative integer such as 0 or 3; got {raw!r}."
         ) from None
     if seed < 0:
-        raise ValueError(f"{SEED_VARIABLE} must be a non-negative integer; got {seed}.")
+        raise ArgumentError(f"{SEED_VARIABLE} must be a non-negative integer; got {seed}.")
     return seed
 
 
@@ -123,8 +123,7 @@ def silence_native_stderr() -> Iterator[None]:
 
 def seed_everything(seed: int) -> None:
     """Seed Python's ``random``, NumPy and Keras (and with it the backend)."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int; got {seed!r}.")
+    seed = check_seed("seed", seed)
     random.seed(seed)
     import numpy as np
 
@@ -179,10 +178,10 @@ def setup(seed: Optional[int] = None, deterministic: bool = True, quiet: bool = 
     """
     if seed is None:
         seed = book_seed()
-    elif not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int or None; got {seed!r}.")
-    if not isinstance(deterministic, bool):
-        raise TypeError(f"deterministic must be True or False; got {deterministic!r}.")
+    else:
+        seed = check_seed("seed", seed)
+    deterministic = check_bool("deterministic", deterministic)
+    quiet = check_bool("quiet", quiet)
 
     from . import devices, plots
 
@@ -224,10 +223,8 @@ def glue(name: str, value: Any, display: bool = True) -> None:
     formats such as ``:.1%`` work. Returns nothing, so that a cell ending in
     ``glue(...)`` shows no stray value on the page.
     """
-    if not isinstance(name, str) or not name.strip():
-        raise ArgumentError(f"name must be a non-empty string; got {name!r}.")
-    if not isinstance(display, bool):
-        raise ArgumentError(f"display must be True or False; got {display!r}.")
+    check_string("name", name)
+    display = check_bool("display", display)
     if hasattr(value, "item") and getattr(value, "shape", None) == ():
         value = value.item()  # numpy scalar -> int/float/bool
     try:
@@ -252,8 +249,7 @@ def glue_figure(name: str, figure: Any) -> None:
     import matplotlib.figure
     import matplotlib.pyplot as plt
 
-    if not isinstance(figure, matplotlib.figure.Figure):
-        raise ArgumentError(f"figure must be a matplotlib Figure; got {type(figure).__name__}.")
+    check_instance("figure", figure, matplotlib.figure.Figure, "a matplotlib Figure")
     glue(name, figure, display=False)
     plt.close(figure)
 
@@ -263,9 +259,8 @@ def glue_numbers(prefix: str = "", **values: Any) -> None:
 
     Each keyword becomes the glue key ``prefix + keyword``, glued without display.
     """
-    if not isinstance(prefix, str):
-        raise ArgumentError(f"prefix must be a string; got {prefix!r}.")
+    check_string("prefix", prefix, non_empty=False)
     if not values:
-        raise ArgumentError("give at least one keyword argument, name=value, to glue.")
+        raise ArgumentError("values: give at least one keyword argument, name=value, to glue.")
     for key, value in values.items():
         glue(prefix + key, value, display=False)

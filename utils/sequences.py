@@ -16,7 +16,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._checks import check_int as _check_int
+from ._checks import ArgumentError, check_int, check_number, check_positive_int, check_series
 
 
 
@@ -41,19 +41,17 @@ def make_windows(
     """
     values = np.asarray(series)
     if values.ndim not in (1, 2):
-        raise ValueError(f"series must be 1-D (time,) or 2-D (time, features); got shape {values.shape}.")
-    if isinstance(horizon, (int, np.integer)) and not isinstance(horizon, bool) and horizon <= 0:
-        raise ValueError(f"horizon must be a positive number of steps to forecast; got {horizon}.")
-    window = _check_int("window", window, 1)
-    horizon = _check_int("horizon", horizon, 1)
-    stride = _check_int("stride", stride, 1)
+        raise ArgumentError(f"series must be 1-D (time,) or 2-D (time, features); got shape {values.shape}.")
+    window = check_positive_int("window", window)
+    horizon = check_positive_int("horizon", horizon)
+    stride = check_positive_int("stride", stride)
     length = len(values)
     if window > length:
-        raise ValueError(
+        raise ArgumentError(
             f"window ({window}) is longer than the series ({length} steps); use a shorter window."
         )
     if window + horizon > length:
-        raise ValueError(
+        raise ArgumentError(
             f"window + horizon ({window} + {horizon}) exceeds the series length ({length}): "
             "no complete pair fits; shorten the window or the horizon."
         )
@@ -70,22 +68,13 @@ def make_windows(
 def _check_origins(series: np.ndarray, origins, horizon: int, history: int) -> np.ndarray:
     origins = np.asarray(origins)
     if origins.ndim != 1 or not np.issubdtype(origins.dtype, np.integer):
-        raise TypeError("origins must be a 1-D array of integer positions (the last observed step).")
+        raise ArgumentError("origins must be a 1-D array of integer positions (the last observed step).")
     if origins.size and (origins.min() < history - 1 or origins.max() >= len(series)):
-        raise ValueError(
+        raise ArgumentError(
             f"origins must lie in [{history - 1}, {len(series) - 1}] so that enough history exists; "
             f"got values from {origins.min()} to {origins.max()}."
         )
     return origins
-
-
-def _as_series(series) -> np.ndarray:
-    values = np.asarray(series, dtype=np.float64)
-    if values.ndim != 1:
-        raise ValueError(f"series must be 1-D; got shape {values.shape}.")
-    if not np.all(np.isfinite(values)):
-        raise ValueError("series contains NaN or infinite values; fill missing values first.")
-    return values
 
 
 def last_value_forecast(series, origins, horizon: int) -> np.ndarray:
@@ -94,8 +83,8 @@ def last_value_forecast(series, origins, horizon: int) -> np.ndarray:
     ``origins`` are the positions of the last observed step; the result has
     shape (len(origins), horizon).
     """
-    values = _as_series(series)
-    horizon = _check_int("horizon", horizon, 1)
+    values = check_series("series", series)
+    horizon = check_positive_int("horizon", horizon)
     origins = _check_origins(values, origins, horizon, 1)
     return np.repeat(values[origins][:, None], horizon, axis=1)
 
@@ -107,9 +96,9 @@ def seasonal_naive_forecast(series, origins, horizon: int, season_length: int) -
     ``series[o + h - season_length]``; longer horizons repeat the last observed
     season. Result shape: (len(origins), horizon).
     """
-    values = _as_series(series)
-    horizon = _check_int("horizon", horizon, 1)
-    season_length = _check_int("season_length", season_length, 1)
+    values = check_series("series", series)
+    horizon = check_positive_int("horizon", horizon)
+    season_length = check_positive_int("season_length", season_length)
     origins = _check_origins(values, origins, horizon, season_length)
     steps = np.arange(1, horizon + 1)
     lag = season_length * np.ceil(steps / season_length).astype(int)
@@ -125,17 +114,15 @@ class TrendSeasonalRegression:
     """
 
     def __init__(self, period: float, n_harmonics: int = 3):
-        if isinstance(period, bool) or not isinstance(period, (int, float)) or not period > 1:
-            raise ValueError(f"period must be a number > 1 (steps per season); got {period!r}.")
-        self.period = float(period)
-        self.n_harmonics = _check_int("n_harmonics", n_harmonics, 0)
+        self.period = check_number("period", period, 1, low_open=True)  # steps per season
+        self.n_harmonics = check_int("n_harmonics", n_harmonics, 0)
         self.coefficients: Optional[np.ndarray] = None
 
     def design(self, t) -> np.ndarray:
         """The regression's design matrix at time steps ``t``."""
         t = np.asarray(t, dtype=np.float64)
         if t.ndim != 1:
-            raise ValueError(f"t must be 1-D; got shape {t.shape}.")
+            raise ArgumentError(f"t must be 1-D; got shape {t.shape}.")
         columns = [np.ones_like(t), t]
         for k in range(1, self.n_harmonics + 1):
             angle = 2 * np.pi * k * t / self.period
@@ -144,12 +131,12 @@ class TrendSeasonalRegression:
 
     def fit(self, t, y) -> "TrendSeasonalRegression":
         """Fit on time steps ``t`` and values ``y`` (1-D, same length, finite)."""
-        y = _as_series(y)
+        y = check_series("y", y)
         design = self.design(t)
         if len(design) != len(y):
-            raise ValueError(f"t and y must have the same length; got {len(design)} and {len(y)}.")
+            raise ArgumentError(f"t and y must have the same length; got {len(design)} and {len(y)}.")
         if len(y) < design.shape[1]:
-            raise ValueError(f"need at least {design.shape[1]} points to fit; got {len(y)}.")
+            raise ArgumentError(f"y: need at least {design.shape[1]} points to fit; got {len(y)}.")
         self.coefficients = np.linalg.lstsq(design, y, rcond=None)[0]
         return self
 
@@ -173,10 +160,10 @@ class CharVocabulary:
 
     def __init__(self, texts: Sequence[str]):
         if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
-            raise TypeError("texts must be a sequence of strings (not a single string).")
+            raise ArgumentError("texts must be a sequence of strings (not a single string).")
         self.characters = sorted(set("".join(texts)))
         if not self.characters:
-            raise ValueError("texts must contain at least one character.")
+            raise ArgumentError("texts must contain at least one character.")
         self.index = {c: i + 2 for i, c in enumerate(self.characters)}
 
     def __len__(self) -> int:
@@ -189,12 +176,12 @@ class CharVocabulary:
         forcing). Raises ``ValueError`` for a text that does not fit or that
         holds a character outside the vocabulary.
         """
-        length = _check_int("length", length, 1)
+        length = check_positive_int("length", length)
         out = np.zeros((len(texts), length), dtype=np.int32)
         for row, text in enumerate(texts):
             ids = ([self.START] if start else []) + [self._id(c) for c in text]
             if len(ids) > length:
-                raise ValueError(f"text {text!r} needs {len(ids)} positions; length is {length}.")
+                raise ArgumentError(f"texts: text {text!r} needs {len(ids)} positions; length is {length}.")
             out[row, : len(ids)] = ids
         return out
 
@@ -202,13 +189,13 @@ class CharVocabulary:
         try:
             return self.index[character]
         except KeyError:
-            raise ValueError(f"character {character!r} is not in the vocabulary.") from None
+            raise ArgumentError(f"texts: character {character!r} is not in the vocabulary.") from None
 
     def decode(self, ids) -> List[str]:
         """Strings from an integer array (n, length); stops at the first padding id."""
         ids = np.asarray(ids)
         if ids.ndim != 2:
-            raise ValueError(f"ids must be 2-D (texts, positions); got shape {ids.shape}.")
+            raise ArgumentError(f"ids must be 2-D (texts, positions); got shape {ids.shape}.")
         texts = []
         for row in ids:
             chars = []

@@ -28,12 +28,21 @@ the open first; later chapters call the versions here:
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from ._checks import ArgumentError, check_bool, check_positive_int, check_seed
+from ._checks import (
+    ArgumentError,
+    check_bool,
+    check_callable,
+    check_fraction,
+    check_instance,
+    check_positive_int,
+    check_positive_number,
+    check_seed,
+    check_string,
+)
 
 
 def _keras_backend() -> str:
@@ -50,25 +59,24 @@ def gradients(function: Callable[..., Any], *arrays: Any) -> Tuple[np.ndarray, .
     automatic differentiation and returned as NumPy arrays, one per input, in
     the inputs' shapes. Inputs are converted to float32 tensors.
 
-    Raises ``TypeError`` when ``function`` is not callable or an input is not
-    numeric, ``ValueError`` when no input is given or the function's value is
-    not a scalar.
+    Raises :class:`utils.ArgumentError` when ``function`` is not callable, an
+    input is not numeric, no input is given or the function's value is not a
+    scalar.
     """
-    if not callable(function):
-        raise TypeError(f"function must be callable; got {type(function).__name__}.")
+    check_callable("function", function)
     if not arrays:
-        raise ValueError("give at least one array to differentiate with respect to.")
+        raise ArgumentError("arrays: give at least one array to differentiate with respect to.")
     values = []
     for i, array in enumerate(arrays):
         value = np.asarray(array)
         if value.dtype.kind not in "biuf":
-            raise TypeError(f"array {i} must be numeric; got dtype {value.dtype}.")
+            raise ArgumentError(f"arrays[{i}] must be numeric; got dtype {value.dtype}.")
         values.append(value.astype(np.float32))
 
     def scalar(result: Any) -> Any:
         shape = tuple(getattr(result, "shape", ()))
         if int(np.prod(shape)) != 1:
-            raise ValueError(f"function must return a scalar; got a value of shape {shape}.")
+            raise ArgumentError(f"function must return a scalar; got a value of shape {shape}.")
         return result
 
     backend = _keras_backend()
@@ -108,21 +116,15 @@ def gradients(function: Callable[..., Any], *arrays: Any) -> Tuple[np.ndarray, .
     )
 
 
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}.")
-    return int(value)
-
-
 def _check_xy(x: Any, y: Any) -> Tuple[np.ndarray, np.ndarray]:
     x = np.asarray(x)
     y = np.asarray(y)
     if x.ndim == 0 or y.ndim == 0:
-        raise ValueError("x and y must be arrays with one row per example.")
+        raise ArgumentError("x and y must be arrays with one row per example.")
     if len(x) != len(y):
-        raise ValueError(f"x and y must have the same number of examples; got {len(x)} and {len(y)}.")
+        raise ArgumentError(f"x and y must have the same number of examples; got {len(x)} and {len(y)}.")
     if len(x) == 0:
-        raise ValueError("x and y are empty; give at least one example.")
+        raise ArgumentError("x and y are empty; give at least one example.")
     return x, y
 
 
@@ -155,14 +157,11 @@ def train_with_gradient_tape(
     import keras
     import tensorflow as tf
 
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable (a keras loss); got {type(loss_fn).__name__}.")
-    if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise TypeError(f"optimizer must be a keras optimizer; got {type(optimizer).__name__}.")
-    epochs = _check_positive_int("epochs", epochs)
-    batch_size = _check_positive_int("batch_size", batch_size)
+    check_instance("model", model, keras.Model, "a keras.Model")
+    check_callable("loss_fn", loss_fn)
+    check_instance("optimizer", optimizer, keras.optimizers.Optimizer, "a keras optimizer")
+    epochs = check_positive_int("epochs", epochs)
+    batch_size = check_positive_int("batch_size", batch_size)
     x, y = _check_xy(x, y)
 
     @tf.function
@@ -320,24 +319,17 @@ def learning_rate_sweep(
     """
     import keras
 
-    if not callable(build_and_compile):
-        raise TypeError(
-            f"build_and_compile must be a function of the learning rate; got {type(build_and_compile).__name__}."
-        )
-    rates = list(learning_rates) if not isinstance(learning_rates, (int, float)) else [learning_rates]
+    check_callable("build_and_compile", build_and_compile)
+    single = isinstance(learning_rates, (int, float, np.integer, np.floating))
+    rates = [learning_rates] if single else list(learning_rates)
     if not rates:
-        raise ValueError("learning_rates is empty; give at least one positive learning rate.")
-    for rate in rates:
-        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not (
-            math.isfinite(rate) and rate > 0
-        ):
-            raise ValueError(f"learning rates must be positive finite numbers; got {rate!r}.")
+        raise ArgumentError("learning_rates is empty; give at least one positive learning rate.")
+    rates = [check_positive_number(f"learning_rates[{i}]", rate) for i, rate in enumerate(rates)]
     if len(set(rates)) != len(rates):
-        raise ValueError(f"learning_rates contains duplicates: {rates}.")
-    epochs = _check_positive_int("epochs", epochs)
-    batch_size = _check_positive_int("batch_size", batch_size)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int; got {seed!r}.")
+        raise ArgumentError(f"learning_rates contains duplicates: {rates}.")
+    epochs = check_positive_int("epochs", epochs)
+    batch_size = check_positive_int("batch_size", batch_size)
+    seed = check_seed("seed", seed)
     x_train, y_train = _check_xy(x_train, y_train)
     x_val, y_val = _check_xy(x_val, y_val)
 
@@ -346,7 +338,7 @@ def learning_rate_sweep(
         keras.utils.set_random_seed(int(seed))
         model = build_and_compile(float(rate))
         if not isinstance(model, keras.Model) or not getattr(model, "compiled", False):
-            raise TypeError("build_and_compile must return a compiled keras.Model (call model.compile).")
+            raise ArgumentError("build_and_compile must return a compiled keras.Model (call model.compile).")
         history = model.fit(
             array_dataset(x_train, y_train, batch_size, shuffle=True, seed=int(seed)),
             validation_data=array_dataset(x_val, y_val, batch_size=len(x_val)), epochs=epochs, verbose=0,
@@ -393,13 +385,12 @@ def predict_logits(model: Any, x: Any, batch_size: int = 1024) -> np.ndarray:
     """
     import keras
 
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
-    batch_size = _check_positive_int("batch_size", batch_size)
+    check_instance("model", model, keras.Model, "a keras.Model")
+    batch_size = check_positive_int("batch_size", batch_size)
     inputs = tuple(x) if isinstance(x, (tuple, list)) else (x,)
     lengths = {len(part) for part in inputs}
     if len(lengths) != 1:
-        raise ValueError(f"the inputs in x must all have the same number of examples; got lengths {sorted(lengths)}.")
+        raise ArgumentError(f"the inputs in x must all have the same number of examples; got lengths {sorted(lengths)}.")
     (n,) = lengths
     chunks = []
     for start in range(0, n, batch_size):
@@ -412,7 +403,7 @@ def predict_logits(model: Any, x: Any, batch_size: int = 1024) -> np.ndarray:
 def _logit_accuracy(logits: np.ndarray, y: Any) -> float:
     y = np.asarray(y)
     if logits.shape[:-1] != y.shape:
-        raise ValueError(
+        raise ArgumentError(
             f"y must hold one integer label per example, shape {logits.shape[:-1]}; got shape {y.shape}."
         )
     return float(np.mean(np.argmax(logits, axis=-1) == y))
@@ -466,29 +457,20 @@ def fit_classifier(
     """
     import keras
 
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
+    check_instance("model", model, keras.Model, "a keras.Model")
     missing = [name for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test") if not hasattr(data, name)]
     if missing:
-        raise TypeError(
+        raise ArgumentError(
             f"data must be a utils.data.DataSplit (x_train, y_train, x_val, y_val, x_test, y_test); "
             f"{type(data).__name__} lacks {', '.join(missing)}."
         )
-    epochs = _check_positive_int("epochs", epochs)
-    batch_size = _check_positive_int("batch_size", batch_size)
-    steps_per_execution = _check_positive_int("steps_per_execution", steps_per_execution)
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.floating)) or not (
-        math.isfinite(learning_rate) and learning_rate > 0
-    ):
-        raise ValueError(f"learning_rate must be a positive finite number; got {learning_rate!r}.")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int; got {seed!r}.")
-    if not isinstance(validate, bool):
-        raise TypeError(f"validate must be True or False; got {validate!r}.")
-    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float, np.floating)) or not (
-        0 <= label_smoothing < 1
-    ):
-        raise ValueError(f"label_smoothing must be a number in [0, 1); got {label_smoothing!r}.")
+    epochs = check_positive_int("epochs", epochs)
+    batch_size = check_positive_int("batch_size", batch_size)
+    steps_per_execution = check_positive_int("steps_per_execution", steps_per_execution)
+    learning_rate = check_positive_number("learning_rate", learning_rate)
+    seed = check_seed("seed", seed)
+    validate = check_bool("validate", validate)
+    label_smoothing = check_fraction("label_smoothing", label_smoothing)
 
     if label_smoothing > 0:
         x_first = data.x_train
@@ -547,8 +529,7 @@ def side_by_side(networks: Dict[str, Any], name: str = "side_by_side") -> Any:
 
     if not isinstance(networks, dict) or not networks:
         raise ArgumentError(f"networks must be a non-empty dict of name -> keras.Model; got {networks!r:.80}.")
-    if not isinstance(name, str) or not name:
-        raise ArgumentError(f"name must be a non-empty string; got {name!r}.")
+    name = check_string("name", name)
     shapes = set()
     for key, network in networks.items():
         if not isinstance(key, str) or not key:

@@ -26,13 +26,19 @@ import numpy as np
 import keras
 from keras import ops
 
+from ._checks import (
+    ArgumentError,
+    check_bool,
+    check_fraction,
+    check_instance,
+    check_int,
+    check_number,
+    check_positive_int,
+    check_positive_number,
+    check_seed,
+)
+
 NEG_INF = -1e9  # added to masked attention scores; exp() of it is exactly 0 in float32
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}.")
-    return int(value)
 
 
 def causal_mask(query_length: int, key_length: Optional[int] = None) -> np.ndarray:
@@ -42,10 +48,10 @@ def causal_mask(query_length: int, key_length: Optional[int] = None) -> np.ndarr
     (the case of incremental decoding with a cache): query i sits at absolute
     position ``key_length - query_length + i`` and sees keys up to there.
     """
-    query_length = _positive_int("query_length", query_length)
-    key_length = query_length if key_length is None else _positive_int("key_length", key_length)
+    query_length = check_positive_int("query_length", query_length)
+    key_length = query_length if key_length is None else check_positive_int("key_length", key_length)
     if key_length < query_length:
-        raise ValueError(
+        raise ArgumentError(
             f"key_length ({key_length}) must be >= query_length ({query_length}): "
             "queries cannot be ahead of the keys they attend to."
         )
@@ -62,17 +68,19 @@ def scaled_dot_product_attention(query, key, value, mask=None, scale: Optional[f
     """
     q_shape, k_shape, v_shape = (tuple(ops.shape(t)) for t in (query, key, value))
     if len(q_shape) < 2 or len(k_shape) < 2 or len(v_shape) < 2:
-        raise ValueError("query, key and value must have at least 2 dimensions (length, depth).")
+        raise ArgumentError("query, key and value must have at least 2 dimensions (length, depth).")
     if q_shape[-1] != k_shape[-1]:
-        raise ValueError(
+        raise ArgumentError(
             f"query and key must have the same last (head) dimension d_k; got {q_shape[-1]} and {k_shape[-1]}."
         )
     if k_shape[-2] != v_shape[-2]:
-        raise ValueError(
+        raise ArgumentError(
             f"key and value must have the same length (second-to-last dimension); got {k_shape[-2]} and {v_shape[-2]}."
         )
     if scale is None:
         scale = 1.0 / math.sqrt(q_shape[-1])
+    else:
+        scale = check_positive_number("scale", scale)
     scores = ops.matmul(query, ops.swapaxes(key, -1, -2)) * scale
     if mask is not None:
         scores = ops.where(ops.cast(mask, "bool"), scores, ops.cast(NEG_INF, scores.dtype))
@@ -84,12 +92,11 @@ def scaled_dot_product_attention(query, key, value, mask=None, scale: Optional[f
 
 def sinusoidal_positional_encoding(length: int, depth: int, base: float = 10000.0) -> np.ndarray:
     """The (length, depth) matrix $PE(p, 2i)=\\sin(p/b^{2i/d})$, $PE(p, 2i+1)=\\cos(p/b^{2i/d})$."""
-    length = _positive_int("length", length)
-    depth = _positive_int("depth", depth)
+    length = check_positive_int("length", length)
+    depth = check_positive_int("depth", depth)
     if depth % 2:
-        raise ValueError(f"depth must be even (sine and cosine pairs); got {depth}.")
-    if not base > 1:
-        raise ValueError(f"base must be > 1; got {base!r}.")
+        raise ArgumentError(f"depth must be even (sine and cosine pairs); got {depth}.")
+    base = check_number("base", base, 1, low_open=True)
     positions = np.arange(length)[:, None]
     frequencies = base ** (-np.arange(0, depth, 2) / depth)
     angles = positions * frequencies[None, :]
@@ -110,11 +117,9 @@ class CausalSelfAttention(keras.layers.Layer):
 
     def __init__(self, num_heads: int, key_dim: int, dropout: float = 0.0, **kwargs):
         super().__init__(**kwargs)
-        self.num_heads = _positive_int("num_heads", num_heads)
-        self.key_dim = _positive_int("key_dim", key_dim)
-        if not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1); got {dropout!r}.")
-        self.dropout = dropout
+        self.num_heads = check_positive_int("num_heads", num_heads)
+        self.key_dim = check_positive_int("key_dim", key_dim)
+        self.dropout = dropout = check_fraction("dropout", dropout)
         inner = self.num_heads * self.key_dim
         self.query_dense = keras.layers.Dense(inner, name="query")
         self.key_dense = keras.layers.Dense(inner, name="key")
@@ -171,15 +176,16 @@ class TransformerBlock(keras.layers.Layer):
                  dropout: float = 0.0, causal: bool = False, norm_first: bool = True,
                  activation: str = "gelu", epsilon: float = 1e-5, **kwargs):
         super().__init__(**kwargs)
-        self.model_dim = _positive_int("model_dim", model_dim)
-        self.num_heads = _positive_int("num_heads", num_heads)
+        self.model_dim = check_positive_int("model_dim", model_dim)
+        self.num_heads = check_positive_int("num_heads", num_heads)
         if self.model_dim % self.num_heads:
-            raise ValueError(
+            raise ArgumentError(
                 f"model_dim ({model_dim}) must be divisible by num_heads ({num_heads}) "
                 "so that every head gets the same dimension."
             )
-        self.ff_dim = _positive_int("ff_dim", ff_dim if ff_dim is not None else 4 * model_dim)
-        self.dropout, self.causal, self.norm_first = dropout, causal, norm_first
+        self.ff_dim = check_positive_int("ff_dim", ff_dim if ff_dim is not None else 4 * model_dim)
+        dropout = check_fraction("dropout", dropout)
+        self.dropout, self.causal, self.norm_first = dropout, check_bool("causal", causal), check_bool("norm_first", norm_first)
         self.activation, self.epsilon = activation, epsilon
         head_dim = self.model_dim // self.num_heads
         if causal:
@@ -197,7 +203,7 @@ class TransformerBlock(keras.layers.Layer):
 
     def build(self, input_shape):
         if input_shape[-1] != self.model_dim:
-            raise ValueError(f"inputs must have last dimension model_dim={self.model_dim}; got {input_shape[-1]}.")
+            raise ArgumentError(f"inputs must have last dimension model_dim={self.model_dim}; got {input_shape[-1]}.")
         self.norm_attention.build(input_shape)
         self.norm_ff.build(input_shape)
         if self.causal:
@@ -253,13 +259,16 @@ class MiniGPT(keras.Model):
                  num_heads: int = 4, num_layers: int = 2, ff_dim: Optional[int] = None,
                  dropout: float = 0.0, tie_embeddings: bool = True, **kwargs):
         super().__init__(**kwargs)
-        self.vocab_size = _positive_int("vocab_size", vocab_size)
-        self.context_length = _positive_int("context_length", context_length)
-        self.model_dim = _positive_int("model_dim", model_dim)
-        self.num_heads = _positive_int("num_heads", num_heads)
-        self.num_layers = _positive_int("num_layers", num_layers)
-        self.ff_dim = ff_dim if ff_dim is not None else 4 * self.model_dim
-        self.dropout, self.tie_embeddings = dropout, tie_embeddings
+        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        self.context_length = check_positive_int("context_length", context_length)
+        self.model_dim = check_positive_int("model_dim", model_dim)
+        self.num_heads = check_positive_int("num_heads", num_heads)
+        self.num_layers = check_positive_int("num_layers", num_layers)
+        self.ff_dim = check_positive_int("ff_dim", ff_dim) if ff_dim is not None else 4 * self.model_dim
+        dropout = check_fraction("dropout", dropout)
+        self.dropout, self.tie_embeddings = dropout, check_bool("tie_embeddings", tie_embeddings)
+        vocab_size, context_length, model_dim = self.vocab_size, self.context_length, self.model_dim
+        num_heads, num_layers = self.num_heads, self.num_layers
         self.token_embedding = keras.layers.Embedding(vocab_size, model_dim, name="token_embedding")
         self.position_embedding = keras.layers.Embedding(context_length, model_dim, name="position_embedding")
         self.embedding_dropout = keras.layers.Dropout(dropout)
@@ -291,8 +300,8 @@ class MiniGPT(keras.Model):
     def _embed(self, token_ids, start: int, training=False):
         length = int(ops.shape(token_ids)[1])
         if start + length > self.context_length:
-            raise ValueError(
-                f"sequence of {start + length} tokens is longer than the context length {self.context_length}."
+            raise ArgumentError(
+                f"token_ids: sequence of {start + length} tokens is longer than the context length {self.context_length}."
             )
         positions = ops.arange(start, start + length)
         x = self.token_embedding(token_ids) + self.position_embedding(positions)[None, :, :]
@@ -358,25 +367,29 @@ def generate(model: MiniGPT, prompt: Sequence[int], max_new_tokens: int, greedy:
     whole sequence is recomputed at every step (cropped to the last
     ``context_length`` tokens when it grows longer).
     """
-    if not isinstance(model, MiniGPT):
-        raise TypeError(f"model must be a MiniGPT; got {type(model).__name__}.")
-    ids = [int(t) for t in np.asarray(prompt).reshape(-1)]
+    check_instance("model", model, MiniGPT, "a MiniGPT")
+    prompt_array = np.asarray(prompt)
+    if prompt_array.size and prompt_array.dtype.kind not in "iu":
+        raise ArgumentError(f"prompt must hold integer token ids; got an array of dtype {prompt_array.dtype}.")
+    ids = [int(t) for t in prompt_array.reshape(-1)]
     if not ids:
-        raise ValueError("prompt must contain at least one token id.")
+        raise ArgumentError("prompt must contain at least one token id.")
     if min(ids) < 0 or max(ids) >= model.vocab_size:
-        raise ValueError(f"prompt token ids must lie in [0, {model.vocab_size}); got {min(ids)}..{max(ids)}.")
+        raise ArgumentError(f"prompt token ids must lie in [0, {model.vocab_size}); got {min(ids)}..{max(ids)}.")
     if len(ids) > model.context_length:
-        raise ValueError(
+        raise ArgumentError(
             f"prompt has {len(ids)} tokens, longer than the context length {model.context_length}; shorten it."
         )
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be a non-negative int; got {max_new_tokens!r}.")
-    if not greedy and (not np.isfinite(temperature) or temperature <= 0):
-        raise ValueError(f"temperature must be > 0 (use greedy=True for the most likely token); got {temperature!r}.")
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1):
-        raise ValueError(f"top_k must be a positive int or None; got {top_k!r}.")
+    max_new_tokens = check_int("max_new_tokens", max_new_tokens, 0)
+    greedy = check_bool("greedy", greedy)
+    use_cache = check_bool("use_cache", use_cache)
+    seed = check_seed("seed", seed)
+    if not greedy:
+        temperature = check_positive_number("temperature", temperature)  # greedy=True takes the most likely token
+    if top_k is not None:
+        top_k = check_positive_int("top_k", top_k)
     if use_cache and len(ids) + max_new_tokens > model.context_length:
-        raise ValueError(
+        raise ArgumentError(
             f"with use_cache=True the prompt ({len(ids)}) plus max_new_tokens ({max_new_tokens}) must fit "
             f"the context length {model.context_length}; generate fewer tokens or use use_cache=False."
         )
@@ -407,11 +420,12 @@ def gpt_parameter_count(num_layers: int, model_dim: int, vocab_size: int, contex
     matrix $Vd$ when ``tie_embeddings`` is False. With $f = 4d$ a block is
     $12d^2 + 13d$.
     """
-    for name, value in (("num_layers", num_layers), ("model_dim", model_dim),
-                        ("vocab_size", vocab_size), ("context_length", context_length)):
-        _positive_int(name, value)
-    d = model_dim
-    f = 4 * d if ff_dim is None else _positive_int("ff_dim", ff_dim)
+    num_layers = check_positive_int("num_layers", num_layers)
+    d = model_dim = check_positive_int("model_dim", model_dim)
+    vocab_size = check_positive_int("vocab_size", vocab_size)
+    context_length = check_positive_int("context_length", context_length)
+    tie_embeddings = check_bool("tie_embeddings", tie_embeddings)
+    f = 4 * d if ff_dim is None else check_positive_int("ff_dim", ff_dim)
     block = 4 * (d * d + d) + (2 * d * f + f + d) + 4 * d
     total = (vocab_size + context_length) * d + num_layers * block + 2 * d
     return total if tie_embeddings else total + vocab_size * d
@@ -425,12 +439,13 @@ def bert_parameter_count(num_layers: int, model_dim: int, vocab_size: int, conte
     Embeddings $(V + C + \\text{types})d$ plus their layer norm $2d$; each block
     has the same count as in :func:`gpt_parameter_count`; the pooler adds $d^2 + d$.
     """
-    for name, value in (("num_layers", num_layers), ("model_dim", model_dim),
-                        ("vocab_size", vocab_size), ("context_length", context_length),
-                        ("type_vocab_size", type_vocab_size)):
-        _positive_int(name, value)
-    d = model_dim
-    f = 4 * d if ff_dim is None else _positive_int("ff_dim", ff_dim)
+    num_layers = check_positive_int("num_layers", num_layers)
+    d = model_dim = check_positive_int("model_dim", model_dim)
+    vocab_size = check_positive_int("vocab_size", vocab_size)
+    context_length = check_positive_int("context_length", context_length)
+    type_vocab_size = check_positive_int("type_vocab_size", type_vocab_size)
+    pooler = check_bool("pooler", pooler)
+    f = 4 * d if ff_dim is None else check_positive_int("ff_dim", ff_dim)
     block = 4 * (d * d + d) + (2 * d * f + f + d) + 4 * d
     total = (vocab_size + context_length + type_vocab_size) * d + 2 * d + num_layers * block
     return total + (d * d + d if pooler else 0)

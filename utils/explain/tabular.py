@@ -35,6 +35,20 @@ from typing import Any, Callable, Optional, Sequence, Tuple, Union
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from .._checks import (
+    ArgumentError,
+    check_bool,
+    check_callable,
+    check_int,
+    check_matrix,
+    check_number,
+    check_positive_number,
+    check_seed,
+    check_string,
+    check_vector,
+    is_int,
+)
+
 ScoreFunction = Callable[[np.ndarray, np.ndarray], float]
 FeatureSpec = Union[int, Sequence[int]]
 
@@ -44,68 +58,12 @@ FeatureSpec = Union[int, Sequence[int]]
 # --------------------------------------------------------------------------
 
 
-def _check_matrix(name: str, x: Any, n_features: Optional[int] = None) -> np.ndarray:
-    """Return ``x`` as a 2-D finite array, or raise naming ``name``."""
-    if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{name} must be a 2-D array of numbers (examples, features); got {type(x).__name__}.")
-    try:
-        array = np.asarray(x)
-    except Exception as error:  # ragged lists and the like
-        raise TypeError(f"{name} must be a 2-D array of numbers; it could not be converted ({error}).") from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold numbers; got an array of dtype {array.dtype}.")
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (examples, features); got shape {array.shape}.")
-    if array.shape[0] == 0:
-        raise ValueError(f"{name} must contain at least one example; got shape {array.shape}.")
-    if n_features is not None and array.shape[1] != n_features:
-        raise ValueError(
-            f"{name} has {array.shape[1]} features but {n_features} were expected "
-            "(the number of features the model or the other arrays have)."
-        )
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinite values; explanations need finite inputs.")
-    return array
-
-
-def _check_vector(name: str, v: Any, length: Optional[int] = None) -> np.ndarray:
-    if isinstance(v, (str, bytes)) or v is None:
-        raise TypeError(f"{name} must be a 1-D array of numbers; got {type(v).__name__}.")
-    array = np.asarray(v)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold numbers; got an array of dtype {array.dtype}.")
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be 1-D; got shape {array.shape}.")
-    if length is not None and array.shape[0] != length:
-        raise ValueError(f"{name} has {array.shape[0]} entries but {length} were expected.")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinite values.")
-    return array
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}.")
-    return int(value)
-
-
-def _check_positive(name: str, value: Any, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number; got {value!r}.")
-    value = float(value)
-    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}; got {value!r}.")
-    return value
-
-
 def check_model(model: Any, response: str = "predict") -> Callable:
-    """Return ``model``'s ``response`` method, or raise ``TypeError`` naming it."""
-    if not isinstance(response, str):
-        raise TypeError(f"response must be a method name such as 'predict'; got {response!r}.")
+    """Return ``model``'s ``response`` method, or raise :class:`utils.ArgumentError` naming it."""
+    check_string("response", response)  # a method name such as 'predict'
     method = getattr(model, response, None)
     if not callable(method):
-        raise TypeError(
+        raise ArgumentError(
             f"model must have a callable {response!r} method (a fitted scikit-learn estimator, "
             f"a KerasBinaryClassifier, ...); got {type(model).__name__} without one."
         )
@@ -122,19 +80,18 @@ def model_output(model: Any, x: np.ndarray, response: str = "predict", output: O
     method = check_model(model, response)
     values = np.asarray(method(x), dtype=np.float64)
     if values.ndim == 1 and output is not None:
-        raise ValueError(f"output={output!r} was given, but model.{response} returns one value per example.")
+        raise ArgumentError(f"output={output!r} was given, but model.{response} returns one value per example.")
     if values.ndim == 2 and output is not None:
-        if isinstance(output, bool) or not isinstance(output, (int, np.integer)) or not 0 <= output < values.shape[1]:
-            raise ValueError(f"output must be a column index in [0, {values.shape[1]}); got {output!r}.")
+        output = check_int("output", output, 0, values.shape[1] - 1)  # a column index
         values = values[:, output]
     elif values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
     elif values.ndim != 1:
-        raise ValueError(
-            f"model.{response} returned shape {values.shape}; pass output=<column> to pick one output."
+        raise ArgumentError(
+            f"output: model.{response} returned shape {values.shape}; pass output=<column> to pick one output."
         )
     if values.shape[0] != len(x):
-        raise ValueError(f"model.{response} returned {values.shape[0]} values for {len(x)} examples.")
+        raise ArgumentError(f"model.{response} returned {values.shape[0]} values for {len(x)} examples.")
     return values
 
 
@@ -168,11 +125,9 @@ def _feature_groups(features: Optional[Sequence[FeatureSpec]], n_features: int) 
         return [[j] for j in range(n_features)]
     groups = []
     for spec in features:
-        columns = [spec] if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool) else list(spec)
-        if not columns or any(
-            isinstance(c, bool) or not isinstance(c, (int, np.integer)) or not 0 <= c < n_features for c in columns
-        ):
-            raise ValueError(
+        columns = [spec] if is_int(spec) else list(spec)
+        if not columns or any(not is_int(c) or not 0 <= c < n_features for c in columns):
+            raise ArgumentError(
                 f"features must hold column indices in [0, {n_features}) or tuples of them; got {spec!r}."
             )
         groups.append([int(c) for c in columns])
@@ -202,14 +157,13 @@ def permutation_importance(
     score and seed, the numbers equal ``sklearn.inspection.permutation_importance``.
     """
     check_model(model, response)
-    x = _check_matrix("x", x)
+    x = check_matrix("x", x)
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != x.shape[0]:
-        raise ValueError(f"y must be 1-D with one target per row of x ({x.shape[0]}); got shape {y.shape}.")
-    if not callable(score):
-        raise TypeError(f"score must be a function score(y_true, y_output) -> float; got {score!r}.")
-    n_repeats = _check_int("n_repeats", n_repeats, 1)
-    random_state = _check_int("random_state", random_state, 0)
+        raise ArgumentError(f"y must be 1-D with one target per row of x ({x.shape[0]}); got shape {y.shape}.")
+    check_callable("score", score)  # score(y_true, y_output) -> float
+    n_repeats = check_int("n_repeats", n_repeats, 1)
+    random_state = check_seed("random_state", random_state)
     groups = _feature_groups(features, x.shape[1])
 
     baseline = float(score(y, model_output(model, x, response, output)))
@@ -233,14 +187,12 @@ def permutation_importance(
 
 def feature_grid(x: Any, feature: int, n_points: int = 20, percentiles: Tuple[float, float] = (0.05, 0.95)) -> np.ndarray:
     """Evenly spaced values of column ``feature`` between two percentiles of ``x``."""
-    x = _check_matrix("x", x)
-    feature = _check_int("feature", feature, 0)
-    if feature >= x.shape[1]:
-        raise ValueError(f"feature must be a column index below {x.shape[1]}; got {feature}.")
-    n_points = _check_int("n_points", n_points, 2)
+    x = check_matrix("x", x)
+    feature = check_int("feature", feature, 0, x.shape[1] - 1)  # a column index of x
+    n_points = check_int("n_points", n_points, 2)
     low, high = percentiles
     if not 0 <= low < high <= 1:
-        raise ValueError(f"percentiles must satisfy 0 <= low < high <= 1; got {percentiles!r}.")
+        raise ArgumentError(f"percentiles must satisfy 0 <= low < high <= 1; got {percentiles!r}.")
     lo, hi = np.quantile(x[:, feature], [low, high])
     return np.linspace(lo, hi, n_points)
 
@@ -261,11 +213,9 @@ def partial_dependence(
     dependence curve is the mean of the ICE curves.
     """
     check_model(model, response)
-    x = _check_matrix("x", x)
-    feature = _check_int("feature", feature, 0)
-    if feature >= x.shape[1]:
-        raise ValueError(f"feature must be a column index below {x.shape[1]}; got {feature}.")
-    grid = _check_vector("grid", grid)
+    x = check_matrix("x", x)
+    feature = check_int("feature", feature, 0, x.shape[1] - 1)  # a column index of x
+    grid = check_vector("grid", grid)
     individual = np.empty((x.shape[0], grid.shape[0]))
     for k, value in enumerate(grid):
         x_eval = x.copy()
@@ -286,12 +236,12 @@ def weighted_ridge(x: Any, y: Any, weights: Any, alpha: float = 1.0) -> Tuple[np
     form: centre ``x`` and ``y`` on their weighted means, then solve
     ``(Xc^T W Xc + alpha I) beta = Xc^T W yc``.
     """
-    x = _check_matrix("x", x).astype(np.float64)
-    y = _check_vector("y", y, x.shape[0]).astype(np.float64)
-    weights = _check_vector("weights", weights, x.shape[0]).astype(np.float64)
+    x = check_matrix("x", x).astype(np.float64)
+    y = check_vector("y", y, x.shape[0]).astype(np.float64)
+    weights = check_vector("weights", weights, x.shape[0]).astype(np.float64)
     if np.any(weights < 0) or weights.sum() <= 0:
-        raise ValueError("weights must be non-negative with a positive sum.")
-    alpha = _check_positive("alpha", alpha, allow_zero=True)
+        raise ArgumentError("weights must be non-negative with a positive sum.")
+    alpha = check_number("alpha", alpha, 0)
     x_mean = np.average(x, axis=0, weights=weights)
     y_mean = np.average(y, weights=weights)
     xc, yc = x - x_mean, y - y_mean
@@ -302,13 +252,13 @@ def weighted_ridge(x: Any, y: Any, weights: Any, alpha: float = 1.0) -> Tuple[np
 
 def weighted_r2(y: Any, y_fit: Any, weights: Any) -> float:
     """Weighted coefficient of determination, ``1 - SSE_w / SST_w`` (scikit-learn's definition)."""
-    y = _check_vector("y", y).astype(np.float64)
-    y_fit = _check_vector("y_fit", y_fit, y.shape[0]).astype(np.float64)
-    weights = _check_vector("weights", weights, y.shape[0]).astype(np.float64)
+    y = check_vector("y", y).astype(np.float64)
+    y_fit = check_vector("y_fit", y_fit, y.shape[0]).astype(np.float64)
+    weights = check_vector("weights", weights, y.shape[0]).astype(np.float64)
     residual = np.sum(weights * (y - y_fit) ** 2)
     total = np.sum(weights * (y - np.average(y, weights=weights)) ** 2)
     if total == 0:
-        raise ValueError("y is constant under the weights, so R^2 is undefined.")
+        raise ArgumentError("y is constant under the weights, so R^2 is undefined.")
     return float(1.0 - residual / total)
 
 
@@ -367,22 +317,21 @@ def lime_tabular(
     random_state=random_state)``.
     """
     check_model(model, response)
-    training_data = _check_matrix("training_data", training_data)
+    training_data = check_matrix("training_data", training_data)
     n_features = training_data.shape[1]
-    instance = _check_vector("instance", instance)
+    instance = check_vector("instance", instance)
     if instance.shape[0] != n_features:
-        raise ValueError(
+        raise ArgumentError(
             f"instance has {instance.shape[0]} features but training_data has {n_features}."
         )
-    num_samples = _check_int("num_samples", num_samples, 2)
+    num_samples = check_int("num_samples", num_samples, 2)
     if kernel_width is None:
         kernel_width = 0.75 * np.sqrt(n_features)
-    kernel_width = _check_positive("kernel_width", kernel_width)
+    kernel_width = check_positive_number("kernel_width", kernel_width)
     if kernel not in KERNELS:
-        raise ValueError(f"kernel must be one of {sorted(KERNELS)}; got {kernel!r}.")
-    if not isinstance(sample_around_instance, bool):
-        raise TypeError(f"sample_around_instance must be True or False; got {sample_around_instance!r}.")
-    random_state = _check_int("random_state", random_state, 0)
+        raise ArgumentError(f"kernel must be one of {sorted(KERNELS)}; got {kernel!r}.")
+    sample_around_instance = check_bool("sample_around_instance", sample_around_instance)
+    random_state = check_seed("random_state", random_state)
 
     training = training_data.astype(np.float64)
     mean = training.mean(axis=0)
@@ -423,17 +372,17 @@ def surrogate_fidelity(reference: Any, surrogate: Any, task: str = "classificati
     reference = np.asarray(reference)
     surrogate = np.asarray(surrogate)
     if reference.ndim != 1 or reference.shape != surrogate.shape or reference.size == 0:
-        raise ValueError(
+        raise ArgumentError(
             "reference and surrogate must be non-empty 1-D arrays of the same length; "
             f"got shapes {reference.shape} and {surrogate.shape}."
         )
     if task == "classification":
         return float(np.mean(reference == surrogate))
     if task == "regression":
-        ref = _check_vector("reference", reference).astype(np.float64)
-        sur = _check_vector("surrogate", surrogate).astype(np.float64)
+        ref = check_vector("reference", reference).astype(np.float64)
+        sur = check_vector("surrogate", surrogate).astype(np.float64)
         return weighted_r2(ref, sur, np.ones_like(ref))
-    raise ValueError(f"task must be 'classification' or 'regression'; got {task!r}.")
+    raise ArgumentError(f"task must be 'classification' or 'regression'; got {task!r}.")
 
 
 # --------------------------------------------------------------------------
@@ -456,7 +405,7 @@ class KerasBinaryClassifier(ClassifierMixin, BaseEstimator):
 
     def _keras(self):
         if self.model is None or not callable(getattr(self.model, "predict_on_batch", None)):
-            raise TypeError(
+            raise ArgumentError(
                 "model must be a Keras model (with predict_on_batch); got "
                 f"{type(self.model).__name__}."
             )
@@ -475,25 +424,25 @@ class KerasBinaryClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, x: Any, y: Any, **fit_kwargs: Any) -> "KerasBinaryClassifier":
         """Train the Keras model on ``(x, y)`` (``verbose=0`` unless given); returns self."""
-        x = _check_matrix("x", x, self.n_features_in_)
+        x = check_matrix("x", x, self.n_features_in_)
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != x.shape[0] or not np.isin(y, (0, 1)).all():
-            raise ValueError("y must be 1-D labels in {0, 1}, one per row of x.")
+            raise ArgumentError("y must be 1-D labels in {0, 1}, one per row of x.")
         fit_kwargs.setdefault("verbose", 0)
         self._keras().fit(x.astype(np.float32), y, **fit_kwargs)
         return self
 
     def predict_proba(self, x: Any) -> np.ndarray:
         """Class probabilities, shape (n, 2), float64."""
-        x = _check_matrix("x", x, self.n_features_in_)
+        x = check_matrix("x", x, self.n_features_in_)
         p = np.asarray(self._keras().predict_on_batch(x.astype(np.float32)), dtype=np.float64)
         if p.ndim != 2 or p.shape[1] != 1:
-            raise ValueError(f"the Keras model must have one sigmoid output; it returned shape {p.shape}.")
+            raise ArgumentError(f"model: the Keras model must have one sigmoid output; it returned shape {p.shape}.")
         return np.hstack([1.0 - p, p])
 
     def predict(self, x: Any) -> np.ndarray:
         """Predicted labels (0 or 1)."""
-        threshold = _check_positive("threshold", self.threshold)
+        threshold = check_positive_number("threshold", self.threshold)
         return (self.predict_proba(x)[:, 1] >= threshold).astype(np.int64)
 
 
@@ -506,7 +455,7 @@ class CountingModel:
 
     def __init__(self, model: Any):
         if not any(callable(getattr(model, m, None)) for m in ("predict", "predict_proba")):
-            raise TypeError(f"model must have a predict or predict_proba method; got {type(model).__name__}.")
+            raise ArgumentError(f"model must have a predict or predict_proba method; got {type(model).__name__}.")
         self.model = model
         self.rows = 0
         self.calls = 0

@@ -25,28 +25,19 @@ from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .._checks import ArgumentError, check_choice, check_positive_int, check_positive_ints, is_int
+
 Padding = Union[str, int]
 IntOrTuple = Union[int, Sequence[int]]
 
 _PADDINGS = ("valid", "same", "causal")
 
 
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}.")
-    return int(value)
-
-
 def _tuple(name: str, value: IntOrTuple, n: int) -> Tuple[int, ...]:
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        value = (value,) * n
-    try:
-        values = tuple(value)
-    except TypeError:
-        raise TypeError(f"{name} must be a positive int or a sequence of {n} positive ints; got {value!r}.") from None
-    if len(values) != n:
-        raise ValueError(f"{name} must have {n} entries (one per spatial axis); got {value!r}.")
-    return tuple(_positive_int(name, v) for v in values)
+    """An int (the same on every spatial axis) or ``n`` ints (one per spatial axis), all >= 1."""
+    if is_int(value):
+        return (check_positive_int(name, value),) * n
+    return check_positive_ints(name, value, length=n)
 
 
 def padding_amounts(
@@ -59,22 +50,22 @@ def padding_amounts(
     TensorFlow does; ``"causal"`` (1-D only in Keras) puts them all in front;
     an int ``p`` adds ``p`` on each side.
     """
-    length = _positive_int("length", length)
-    kernel_size = _positive_int("kernel_size", kernel_size)
-    stride = _positive_int("stride", stride)
-    dilation = _positive_int("dilation", dilation)
+    length = check_positive_int("length", length)
+    kernel_size = check_positive_int("kernel_size", kernel_size)
+    stride = check_positive_int("stride", stride)
+    dilation = check_positive_int("dilation", dilation)
     extent = (kernel_size - 1) * dilation + 1
     if isinstance(padding, str):
         if padding not in _PADDINGS:
-            raise ValueError(f"padding must be one of {_PADDINGS} or a non-negative int; got {padding!r}.")
+            raise ArgumentError(f"padding must be one of {_PADDINGS} or a non-negative int; got {padding!r}.")
         if padding == "valid":
             return 0, 0
         if padding == "causal":
             return extent - 1, 0
         total = max((math.ceil(length / stride) - 1) * stride + extent - length, 0)
         return total // 2, total - total // 2
-    if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
-        raise ValueError(f"padding must be one of {_PADDINGS} or a non-negative int; got {padding!r}.")
+    if not is_int(padding) or padding < 0:
+        raise ArgumentError(f"padding must be one of {_PADDINGS} or a non-negative int; got {padding!r}.")
     return int(padding), int(padding)
 
 
@@ -91,7 +82,7 @@ def conv_output_length(
     extent = (kernel_size - 1) * dilation + 1
     padded = length + before + after
     if padded < extent:
-        raise ValueError(
+        raise ArgumentError(
             f"the kernel (extent {extent} with dilation {dilation}) is longer than the padded input "
             f"({padded}); use a smaller kernel_size or dilation, or padding='same'."
         )
@@ -113,14 +104,12 @@ def receptive_field(
 
     Pooling layers count as layers with ``kernel = pool size``.
     """
-    kernels = [_positive_int("kernel_sizes entries", k) for k in kernel_sizes]
-    if not kernels:
-        raise ValueError("kernel_sizes must list at least one layer.")
+    kernels = check_positive_ints("kernel_sizes", kernel_sizes)  # at least one layer
     n = len(kernels)
-    strides = [1] * n if strides is None else [_positive_int("strides entries", s) for s in strides]
-    dilations = [1] * n if dilations is None else [_positive_int("dilations entries", d) for d in dilations]
+    strides = (1,) * n if strides is None else check_positive_ints("strides", strides)
+    dilations = (1,) * n if dilations is None else check_positive_ints("dilations", dilations)
     if len(strides) != n or len(dilations) != n:
-        raise ValueError(
+        raise ArgumentError(
             f"strides and dilations must have one entry per layer ({n}); got {len(strides)} and {len(dilations)}."
         )
     field, jump = 1, 1
@@ -134,23 +123,23 @@ def _check_conv_arrays(x, kernel, bias, n_spatial: int):
     x = np.asarray(x)
     kernel = np.asarray(kernel)
     if x.ndim != n_spatial + 2:
-        raise ValueError(
+        raise ArgumentError(
             f"x must have shape (batch, {'length' if n_spatial == 1 else 'height, width'}, channels); "
             f"got shape {x.shape}."
         )
     if kernel.ndim != n_spatial + 2:
-        raise ValueError(
+        raise ArgumentError(
             f"kernel must have shape ({'k' if n_spatial == 1 else 'kh, kw'}, in_channels, out_channels) "
             f"like a Keras Conv{n_spatial}D kernel; got shape {kernel.shape}."
         )
     if kernel.shape[-2] != x.shape[-1]:
-        raise ValueError(
+        raise ArgumentError(
             f"kernel expects {kernel.shape[-2]} input channels but x has {x.shape[-1]}."
         )
     if bias is not None:
         bias = np.asarray(bias)
         if bias.shape != (kernel.shape[-1],):
-            raise ValueError(f"bias must have shape ({kernel.shape[-1]},); got {bias.shape}.")
+            raise ArgumentError(f"bias must have shape ({kernel.shape[-1]},); got {bias.shape}.")
     return x, kernel, bias
 
 
@@ -199,7 +188,7 @@ def conv2d(x, kernel, bias=None, strides: IntOrTuple = 1, padding: Padding = "va
     out_channels); ``bias``: (out_channels,) or None. No activation is applied.
     """
     if padding == "causal":
-        raise ValueError("padding='causal' exists for 1-D convolutions only; use 'valid', 'same' or an int.")
+        raise ArgumentError("padding='causal' exists for 1-D convolutions only; use 'valid', 'same' or an int.")
     return _conv_nd(x, kernel, bias, strides, padding, dilation_rate, 2)
 
 
@@ -230,7 +219,7 @@ def conv2d_loops(x, kernel, bias=None, strides: IntOrTuple = 1, padding: Padding
     .. math:: y[b, r, q, o] = \text{bias}[o] + \sum_{i,j} \sum_c x_\text{pad}[b, r s_h + i d_h, q s_w + j d_w, c]\, w[i, j, c, o]
     """
     if padding == "causal":
-        raise ValueError("padding='causal' exists for 1-D convolutions only; use 'valid', 'same' or an int.")
+        raise ArgumentError("padding='causal' exists for 1-D convolutions only; use 'valid', 'same' or an int.")
     x, kernel, bias = _check_conv_arrays(x, kernel, bias, 2)
     sh, sw = _tuple("strides", strides, 2)
     dh, dw = _tuple("dilation_rate", dilation_rate, 2)
@@ -254,11 +243,10 @@ def conv2d_loops(x, kernel, bias=None, strides: IntOrTuple = 1, padding: Padding
 def _pool_nd(x, pool_size, strides, padding, mode: str, n_spatial: int) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     if x.ndim != n_spatial + 2:
-        raise ValueError(f"x must have shape (batch, {n_spatial} spatial axes, channels); got shape {x.shape}.")
-    if mode not in ("max", "average"):
-        raise ValueError(f"mode must be 'max' or 'average'; got {mode!r}.")
+        raise ArgumentError(f"x must have shape (batch, {n_spatial} spatial axes, channels); got shape {x.shape}.")
+    check_choice("mode", mode, ("max", "average"))
     if padding not in ("valid", "same"):
-        raise ValueError(f"padding must be 'valid' or 'same' for pooling; got {padding!r}.")
+        raise ArgumentError(f"padding must be 'valid' or 'same' for pooling; got {padding!r}.")
     size = _tuple("pool_size", pool_size, n_spatial)
     strides = size if strides is None else _tuple("strides", strides, n_spatial)
     pads = []

@@ -21,6 +21,8 @@ from typing import Callable, Tuple
 
 import numpy as np
 
+from .._checks import ArgumentError, check_bool, check_callable, check_positive_int
+
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """The logistic function 1 / (1 + exp(-x)), in the form that cannot overflow.
@@ -34,15 +36,13 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1.0 / (1.0 + exp_minus_abs), exp_minus_abs / (1.0 + exp_minus_abs))
 
 
-
 def split_gates(matrix: np.ndarray, n_gates: int) -> Tuple[np.ndarray, ...]:
     """Split Keras's fused gate weights along the last axis into ``n_gates`` blocks."""
     matrix = np.asarray(matrix)
-    if isinstance(n_gates, bool) or not isinstance(n_gates, int) or n_gates < 1:
-        raise ValueError(f"n_gates must be a positive int; got {n_gates!r}.")
+    n_gates = check_positive_int("n_gates", n_gates)
     if matrix.shape[-1] % n_gates:
-        raise ValueError(
-            f"the last axis ({matrix.shape[-1]}) must be a multiple of n_gates ({n_gates})."
+        raise ArgumentError(
+            f"matrix: the last axis ({matrix.shape[-1]}) must be a multiple of n_gates ({n_gates})."
         )
     return tuple(np.split(matrix, n_gates, axis=-1))
 
@@ -74,13 +74,13 @@ def gru_step(x, state, kernel, recurrent_kernel, bias, reset_after: bool = True)
     """
     (h,) = state
     bias = np.asarray(bias)
-    if reset_after:
+    if check_bool("reset_after", reset_after):
         if bias.ndim != 2 or bias.shape[0] != 2:
-            raise ValueError(f"with reset_after=True the bias must have shape (2, 3u); got {bias.shape}.")
+            raise ArgumentError(f"with reset_after=True the bias must have shape (2, 3u); got {bias.shape}.")
         input_bias, recurrent_bias = bias
     else:
         if bias.ndim != 1:
-            raise ValueError(f"with reset_after=False the bias must have shape (3u,); got {bias.shape}.")
+            raise ArgumentError(f"with reset_after=False the bias must have shape (3u,); got {bias.shape}.")
         input_bias, recurrent_bias = bias, np.zeros_like(bias)
     x_z, x_r, x_h = split_gates(x @ kernel + input_bias, 3)
     u_z, u_r, u_h = split_gates(recurrent_kernel, 3)
@@ -103,9 +103,8 @@ def run_recurrence(step: Callable, inputs, initial_state, **weights):
     """
     inputs = np.asarray(inputs, dtype=np.float64)
     if inputs.ndim != 3:
-        raise ValueError(f"inputs must have shape (batch, time, features); got {inputs.shape}.")
-    if not callable(step):
-        raise TypeError("step must be a function such as simple_rnn_step, lstm_step or gru_step.")
+        raise ArgumentError(f"inputs must have shape (batch, time, features); got {inputs.shape}.")
+    check_callable("step", step)  # simple_rnn_step, lstm_step, gru_step or your own
     state = tuple(np.asarray(s, dtype=np.float64) for s in initial_state)
     outputs = []
     for t in range(inputs.shape[1]):
