@@ -78,5 +78,5 @@ def test_build_mlp_regression_output_shape():
 )
 def test_build_mlp_rejects_bad_arguments(kwargs, match):
     arguments = {"input_shape": 8, "n_outputs": 2, **kwargs}
-    with pytest.raises((ValueError, TypeError), match=match):
+    with pytest.raises(utils.ArgumentError, match=f"^{match}"):  # the message starts with the argument's name
         build_mlp(**arguments)

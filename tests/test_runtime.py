@@ -36,9 +36,13 @@ def test_seed_everything_makes_python_and_numpy_repeatable():
     assert (random.random(), np.random.rand()) == first
 
 
-@pytest.mark.parametrize("kwargs, error", [({"seed": -3}, ValueError), ({"deterministic": "yes"}, TypeError)])
-def test_setup_rejects_bad_arguments(kwargs, error):
-    with pytest.raises(error):
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"seed": -3}, "^seed must be a non-negative int"), ({"seed": 1.0}, "^seed must be a non-negative int"),
+     ({"deterministic": "yes"}, "^deterministic must be True or False"), ({"quiet": 1}, "^quiet must be True or False")],
+)
+def test_setup_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(utils.ArgumentError, match=match):
         utils.setup(**kwargs)
 
 

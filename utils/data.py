@@ -132,7 +132,7 @@ def standardize(
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != x_train.shape[1]:
             raise ArgumentError(
-                f"array {i} must have shape (n, {x_train.shape[1]}) like x_train; got {x.shape}."
+                f"others[{i - 1}] must have shape (n, {x_train.shape[1]}) like x_train; got {x.shape}."
             )
         out.append(((x - mean) / scale).astype(np.float32))
     return tuple(out), mean, scale

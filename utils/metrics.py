@@ -39,7 +39,7 @@ def mase(y_true, y_pred, y_train, season_length: int = 1) -> float:
         )
     scale = float(np.mean(np.abs(train[season_length:] - train[:-season_length])))
     if scale == 0:
-        raise ArgumentError("the naive in-sample error of y_train is zero; MASE is undefined.")
+        raise ArgumentError("y_train: its naive in-sample error is zero (a constant series), so MASE is undefined.")
     return mae(y_true, y_pred) / scale
 
 
