@@ -46,6 +46,7 @@ each method in forward and backward passes per explained input.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
@@ -68,6 +69,9 @@ from .._checks import (
 IMPLEMENTATIONS = ("keras", "tf-keras-vis")
 _OUTPUT_ACTIVATIONS = ("softmax", "sigmoid", "linear")
 _FEATURES = "saliency_features"
+# Rebuilt models, per original model and request: built once, so that repeated calls cost no graph
+# construction (and add no nodes to the shared layers); the copied output layer is refreshed per call.
+_REBUILT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 # --------------------------------------------------------------------------
@@ -204,8 +208,10 @@ def explanation_model(model: Any, layer: Optional[str] = None, *, head: str = "l
     can be pointed at. With ``feature_offset=True`` the model also takes a
     second input that is added to the features: the gradient with respect to
     it, at zero, is the gradient with respect to the features, under any
-    backend. Only the output layer is copied when its activation is changed;
-    everything else is the original layer.
+    backend. Only the output layer is copied when its activation is changed
+    (its weights are copied again at every call); everything else is the
+    original layer. The rebuilt model is kept, per model and arguments, and
+    returned again by later calls.
 
     Raises :class:`utils.ArgumentError` for a model that is not a built
     single-input, single-output ``keras.Model``, an unknown ``head``, a
@@ -218,6 +224,13 @@ def explanation_model(model: Any, layer: Optional[str] = None, *, head: str = "l
     features = check_bool("features", features)
     feature_offset = check_bool("feature_offset", feature_offset)
     target = _find_layer(model, layer) if (features or feature_offset) else None
+    key = (None if target is None else target.name, head, feature_offset, len(_inner_layers(model)))
+    cached = _REBUILT.setdefault(model, {}).get(key)
+    if cached is not None:
+        rebuilt, copy, original = cached
+        if copy is not None:
+            copy.set_weights(original.get_weights())
+        return rebuilt
     names = [candidate.name for candidate in _inner_layers(model)]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
@@ -269,7 +282,9 @@ def explanation_model(model: Any, layer: Optional[str] = None, *, head: str = "l
             scores = keras.layers.Lambda(lambda z: keras.ops.log_softmax(z, axis=-1), name="log_probabilities")(scores)
     model_inputs = inputs if offset_input is None else [inputs, offset_input]
     outputs = scores if target is None else [captured["features"], scores]
-    return keras.Model(model_inputs, outputs, name=f"{model.name}_explained")
+    rebuilt = keras.Model(model_inputs, outputs, name=f"{model.name}_explained")
+    _REBUILT[model][key] = (rebuilt, linear_last, last)
+    return rebuilt
 
 
 def _linear_copy(layer: Any) -> Any:
