@@ -28,7 +28,7 @@ from playwright.sync_api import sync_playwright
 from test_site import parse, site_pages
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("BOOK_CHROMIUM", "/usr/bin/chromium"))  # Debian's package
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 REPOSITORY = CONFIG["repository"]["url"].rstrip("/").split("github.com/")[1]  # owner/name
@@ -109,7 +109,8 @@ def chromium():
     if not CHROMIUM.exists():
         message = (
             f"{CHROMIUM} not found: the browser test needs Debian's chromium package. Enable it with "
-            "`sudo apt-get install chromium` (or `make browser` as root; `make test` runs that as root)."
+            "`sudo apt-get install chromium` (or `make browser` as root; `make test` runs that as root), "
+            "or set BOOK_CHROMIUM to another Chromium's path."
         )
         if os.environ.get("CI"):
             pytest.fail(message + " On CI it must run.")
