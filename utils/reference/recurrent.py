@@ -27,7 +27,7 @@ from .._checks import ArgumentError, check_bool, check_callable, check_positive_
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """The logistic function 1 / (1 + exp(-x)), in the form that cannot overflow.
 
-    For each sign of ``x`` it uses the form whose exponential is exp(-|x|), in
+    For each sign of ``x`` it uses the form whose exponential is ``exp(-|x|)``, in
     (0, 1], as the dense chapter does (``np.exp(-x)`` overflows, with a warning,
     for x below about -710). Exact 0 and 1 only where float64 rounds to them.
     """
