@@ -135,10 +135,78 @@ def test_cached_steps_equal_full_recomputation(tiny_gpt):
     logits, caches = tiny_gpt.step(ids[:, :7])
     parts = [keras.ops.convert_to_numpy(logits)]
     for t in range(7, 12):
-        logits, caches = tiny_gpt.step(ids[:, t : t + 1], caches)
+        logits, caches = tiny_gpt.step(ids[:, t : t + 1], caches, t)
         parts.append(keras.ops.convert_to_numpy(logits))
     np.testing.assert_allclose(np.concatenate(parts, axis=1), full, atol=1e-5)
-    assert tuple(caches[0][0].shape) == (2, 2, 12, 8)
+    assert tuple(caches[0][0].shape) == (2, 2, 16, 8)  # preallocated: the whole context
+
+
+def test_compiled_step_equals_the_eager_step(tiny_gpt):
+    ids = np.random.default_rng(4).integers(0, 23, (1, 9)).astype("int32")
+    full = keras.ops.convert_to_numpy(tiny_gpt(ids))
+    step = T.compiled_step(tiny_gpt)
+    logits, caches = step(ids[:, :5], None, 0)
+    parts = [logits]
+    for t in range(5, 9):
+        logits, caches = step(ids[:, t : t + 1], caches, t)
+        parts.append(logits)
+    np.testing.assert_allclose(np.concatenate(parts, axis=1), full, atol=1e-5)
+    assert caches[0].shape == (2, 1, 2, 16, 8)  # (blocks, batch, heads, context, head width)
+    with pytest.raises(TypeError, match="model must be a MiniGPT"):
+        T.compiled_step(object())
+    with pytest.raises(ValueError, match="batch_size"):
+        tiny_gpt.empty_caches(0)
+
+
+class FixedLogits(T.MiniGPT):
+    """A MiniGPT whose next-token logits are ``LOGITS`` whatever the input."""
+
+    LOGITS = np.array([2.0, 1.0, 0.0, -1.0, 0.5], "float32")
+
+    def call(self, token_ids, training=False):
+        batch, length = keras.ops.shape(token_ids)[0], keras.ops.shape(token_ids)[1]
+        return keras.ops.broadcast_to(keras.ops.convert_to_tensor(self.LOGITS), (batch, length, 5))
+
+
+class NextId(T.MiniGPT):
+    """A MiniGPT that predicts, at every position, the id after the one it reads (mod 5)."""
+
+    def call(self, token_ids, training=False):
+        return 10.0 * keras.ops.one_hot((keras.ops.cast(token_ids, "int32") + 1) % 5, 5)
+
+
+@pytest.fixture(scope="module")
+def fixed_logits():
+    model = FixedLogits(vocab_size=5, context_length=8, model_dim=4, num_heads=1, num_layers=1)
+    model.build((None, 8))
+    return model
+
+
+@pytest.mark.parametrize("temperature", [0.5, 2.0])
+def test_sampled_frequencies_follow_softmax_of_logits_over_temperature(fixed_logits, temperature):
+    draws = T.generate(fixed_logits, [0], 2000, temperature=temperature, use_cache=False, seed=1)
+    frequencies = np.bincount(draws, minlength=5) / len(draws)
+    expected = np.exp(FixedLogits.LOGITS / temperature) / np.exp(FixedLogits.LOGITS / temperature).sum()
+    np.testing.assert_allclose(frequencies, expected, atol=0.035)  # about 4 standard errors
+    at_one = np.exp(FixedLogits.LOGITS) / np.exp(FixedLogits.LOGITS).sum()
+    assert np.abs(frequencies - at_one).max() > 0.08  # a sampler that ignored T would fail here
+
+
+def test_top_k_draws_only_from_the_k_most_likely_and_seeds_differ(fixed_logits):
+    draws = T.generate(fixed_logits, [0], 600, top_k=2, use_cache=False, seed=2)
+    assert set(draws) == {0, 1}  # logits 2.0 and 1.0; both drawn, so sampling is not greedy
+    p0 = 1 / (1 + np.exp(-1.0))
+    assert abs(np.mean(np.array(draws) == 0) - p0) < 0.06
+    other_seed = T.generate(fixed_logits, [0], 600, top_k=2, use_cache=False, seed=3)
+    assert other_seed != draws
+    assert T.generate(fixed_logits, [0], 600, top_k=2, use_cache=False, seed=2) == draws
+
+
+def test_generate_without_cache_reads_the_last_context_tokens():
+    model = NextId(vocab_size=5, context_length=6, model_dim=4, num_heads=1, num_layers=1)
+    model.build((None, 6))
+    # each prediction follows the newest token: 3 -> 4, 0, 1, ... long after the context is full
+    assert T.generate(model, [1, 2, 3], 15, greedy=True, use_cache=False) == [(4 + i) % 5 for i in range(15)]
 
 
 def test_greedy_generation_is_identical_with_and_without_cache(tiny_gpt):

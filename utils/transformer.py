@@ -10,7 +10,8 @@ Everything here runs under the TensorFlow and the JAX backends:
 * :class:`TransformerBlock` — attention + residual + layer norm + feed-forward,
   in the pre-norm (GPT-2) or post-norm (original, BERT) arrangement;
 * :class:`MiniGPT` — a decoder-only language model, and :func:`generate` to sample
-  from it (greedy, temperature, top-k) with or without the cache;
+  from it (greedy, temperature, top-k) with or without the cache, through
+  :func:`compiled_step` (the cached step compiled once: its shapes never change);
 * :func:`gpt_parameter_count` / :func:`bert_parameter_count` — parameter counts
   as formulas, for models too large to train here.
 """
@@ -66,14 +67,17 @@ def scaled_dot_product_attention(query, key, value, mask=None, scale: Optional[f
     ``mask`` broadcasts to (..., Tq, Tk) and is True where attention is allowed.
     ``scale`` defaults to $1/\\sqrt{d_k}$.
     """
-    q_shape, k_shape, v_shape = (tuple(ops.shape(t)) for t in (query, key, value))
+    # static shapes: a dimension is None while a compiled function is traced for any length
+    q_shape, k_shape, v_shape = (
+        tuple(np.shape(t) if isinstance(t, (np.ndarray, list)) else t.shape) for t in (query, key, value)
+    )
     if len(q_shape) < 2 or len(k_shape) < 2 or len(v_shape) < 2:
         raise ArgumentError("query, key and value must have at least 2 dimensions (length, depth).")
     if q_shape[-1] != k_shape[-1]:
         raise ArgumentError(
             f"query and key must have the same last (head) dimension d_k; got {q_shape[-1]} and {k_shape[-1]}."
         )
-    if k_shape[-2] != v_shape[-2]:
+    if None not in (k_shape[-2], v_shape[-2]) and k_shape[-2] != v_shape[-2]:
         raise ArgumentError(
             f"key and value must have the same length (second-to-last dimension); got {k_shape[-2]} and {v_shape[-2]}."
         )
@@ -110,9 +114,13 @@ def sinusoidal_positional_encoding(length: int, depth: int, base: float = 10000.
 class CausalSelfAttention(keras.layers.Layer):
     """Multi-head causal self-attention with an optional key/value cache.
 
-    ``call(x, cache=None)`` returns ``(output, (keys, values), weights)``; pass the
-    returned cache back in with the next token(s) to extend the sequence without
-    recomputing the past.
+    ``call(x, cache=None, cache_index=None)`` returns ``(output, (keys, values), weights)``.
+    Without a cache, ``x`` attends causally to itself and the keys and values of
+    ``x`` come back. With a cache, a preallocated ``(keys, values)`` pair of shape
+    (batch, heads, max_length, key_dim), the keys and values of ``x`` are written
+    at positions ``cache_index``, ``cache_index + 1``, ... (a tensor or an int),
+    each query attends to the cached positions up to its own, and the updated
+    cache comes back. Its shape never changes, so a compiled step is traced once.
     """
 
     def __init__(self, num_heads: int, key_dim: int, dropout: float = 0.0, **kwargs):
@@ -140,14 +148,17 @@ class CausalSelfAttention(keras.layers.Layer):
         x = ops.reshape(x, (batch, length, self.num_heads, self.key_dim))
         return ops.transpose(x, (0, 2, 1, 3))  # (batch, heads, length, key_dim)
 
-    def call(self, x, cache=None, training=False):
+    def call(self, x, cache=None, cache_index=None, training=False):
         query = self._split_heads(self.query_dense(x))
         key = self._split_heads(self.key_dense(x))
         value = self._split_heads(self.value_dense(x))
-        if cache is not None:
-            key = ops.concatenate([cache[0], key], axis=2)
-            value = ops.concatenate([cache[1], value], axis=2)
-        mask = causal_mask(int(ops.shape(query)[2]), int(ops.shape(key)[2]))
+        length = ops.shape(query)[2]  # an int, or a tensor in a step compiled for any length
+        start = ops.cast(0 if cache_index is None else cache_index, "int32")  # position of the first token of x
+        if cache is not None:  # write the new keys and values into the cache
+            key = ops.slice_update(cache[0], (0, 0, start, 0), ops.cast(key, cache[0].dtype))
+            value = ops.slice_update(cache[1], (0, 0, start, 0), ops.cast(value, cache[1].dtype))
+        positions = start + ops.arange(length, dtype="int32")  # each query attends up to its own position
+        mask = ops.arange(ops.shape(key)[2], dtype="int32")[None, :] <= positions[:, None]
         context, weights = scaled_dot_product_attention(query, key, value, mask=mask)
         weights_dropped = self.attention_dropout(weights, training=training)
         if self.dropout > 0 and training:
@@ -214,9 +225,9 @@ class TransformerBlock(keras.layers.Layer):
         self.ff_output.build(tuple(input_shape[:-1]) + (self.ff_dim,))
         super().build(input_shape)
 
-    def _attend(self, x, padding_mask, cache, training):
+    def _attend(self, x, padding_mask, cache, cache_index, training):
         if self.causal:
-            return self.attention(x, cache=cache, training=training)
+            return self.attention(x, cache=cache, cache_index=cache_index, training=training)
         mask = None
         if padding_mask is not None:  # (batch, length) True for real tokens
             keep = ops.cast(padding_mask, "bool")
@@ -225,13 +236,13 @@ class TransformerBlock(keras.layers.Layer):
                                       return_attention_scores=True)
         return out, None, weights
 
-    def call(self, x, padding_mask=None, cache=None, training=False, return_details=False):
+    def call(self, x, padding_mask=None, cache=None, cache_index=None, training=False, return_details=False):
         if self.norm_first:
-            attended, new_cache, weights = self._attend(self.norm_attention(x), padding_mask, cache, training)
+            attended, new_cache, weights = self._attend(self.norm_attention(x), padding_mask, cache, cache_index, training)
             x = x + self.dropout_attention(attended, training=training)
             x = x + self.dropout_ff(self.ff_output(self.ff_hidden(self.norm_ff(x))), training=training)
         else:
-            attended, new_cache, weights = self._attend(x, padding_mask, cache, training)
+            attended, new_cache, weights = self._attend(x, padding_mask, cache, cache_index, training)
             x = self.norm_attention(x + self.dropout_attention(attended, training=training))
             x = self.norm_ff(x + self.dropout_ff(self.ff_output(self.ff_hidden(x)), training=training))
         if return_details:
@@ -297,13 +308,13 @@ class MiniGPT(keras.Model):
             return ops.matmul(x, ops.transpose(self.token_embedding.embeddings))
         return self.head(x)
 
-    def _embed(self, token_ids, start: int, training=False):
-        length = int(ops.shape(token_ids)[1])
-        if start + length > self.context_length:
+    def _embed(self, token_ids, start=0, training=False):
+        length = ops.shape(token_ids)[1]
+        if isinstance(start, (int, np.integer)) and isinstance(length, int) and start + length > self.context_length:
             raise ArgumentError(
                 f"token_ids: sequence of {start + length} tokens is longer than the context length {self.context_length}."
             )
-        positions = ops.arange(start, start + length)
+        positions = ops.arange(length, dtype="int32") + ops.cast(start, "int32")
         x = self.token_embedding(token_ids) + self.position_embedding(positions)[None, :, :]
         return self.embedding_dropout(x, training=training)
 
@@ -322,17 +333,28 @@ class MiniGPT(keras.Model):
             maps.append(weights)
         return maps
 
-    def step(self, token_ids, caches=None):
-        """Logits for ``token_ids`` that follow the cached past; returns ``(logits, caches)``.
+    def empty_caches(self, batch_size: int) -> List[Tuple]:
+        """Zero caches for :meth:`step`: one ``(keys, values)`` pair per block, each
+        of shape (batch_size, heads, context_length, head width)."""
+        batch_size = check_positive_int("batch_size", batch_size)
+        shape = (batch_size, self.num_heads, self.context_length, self.model_dim // self.num_heads)
+        return [(ops.zeros(shape), ops.zeros(shape)) for _ in self.blocks]
 
-        ``caches`` is None for the first call (the prompt) and then the list
-        returned by the previous call, one ``(keys, values)`` pair per block.
+    def step(self, token_ids, caches=None, start=0):
+        """Logits for ``token_ids`` at positions ``start``, ``start + 1``, ...; returns ``(logits, caches)``.
+
+        ``caches`` holds the keys and values of positions 0 .. start - 1, one
+        ``(keys, values)`` pair per block of shape (batch, heads, context_length,
+        head width); None (with ``start=0``) begins with :meth:`empty_caches`.
+        Pass the returned caches, and the next position, to the next call.
+        ``start`` may be a tensor, so that a compiled step is traced once.
         """
-        start = 0 if caches is None else int(ops.shape(caches[0][0])[2])
+        if caches is None:
+            caches = self.empty_caches(int(ops.shape(token_ids)[0]))
         x = self._embed(token_ids, start)
         new_caches = []
-        for i, block in enumerate(self.blocks):
-            x, cache, _ = block(x, cache=None if caches is None else caches[i], return_details=True)
+        for block, cache in zip(self.blocks, caches):
+            x, cache, _ = block(x, cache=cache, cache_index=start, return_details=True)
             new_caches.append(cache)
         return self._logits(x), new_caches
 
@@ -395,19 +417,63 @@ def generate(model: MiniGPT, prompt: Sequence[int], max_new_tokens: int, greedy:
         )
     rng = np.random.default_rng(seed)
     new: List[int] = []
+    step = compiled_step(model) if use_cache else None
     caches = None
-    pending = np.asarray([ids], dtype="int32")
     for _ in range(max_new_tokens):
-        if use_cache:
-            logits, caches = model.step(pending, caches)
-        else:
-            window = np.asarray([(ids + new)[-model.context_length:]], dtype="int32")
-            logits = model(window)
-        last = ops.convert_to_numpy(logits)[0, -1]
+        if use_cache:  # the prompt first, then one token at a time at the next free position
+            pending = ids if caches is None else new[-1:]
+            logits, caches = step(np.asarray([pending], dtype="int32"), caches, len(ids) + len(new) - len(pending))
+            last = logits[0, -1]
+        else:  # the last context_length tokens, padded on the right to a fixed shape (compiled once)
+            window = (ids + new)[-model.context_length:]
+            padded = np.zeros((1, model.context_length), dtype="int32")
+            padded[0, : len(window)] = window
+            last = np.asarray(model.predict_on_batch(padded))[0, len(window) - 1]  # causal: padding is never read
         token = _next_token(last, rng, greedy, temperature, top_k)
         new.append(token)
-        pending = np.asarray([[token]], dtype="int32")
     return new
+
+
+class _StepModel(keras.Model):
+    """Wraps ``MiniGPT.step`` as a model call, so that ``predict_on_batch`` compiles it."""
+
+    def __init__(self, gpt: MiniGPT, **kwargs):
+        super().__init__(**kwargs)
+        self.gpt = gpt
+
+    def call(self, inputs):
+        token_ids, start, keys, values = inputs  # keys, values: (blocks, batch, heads, context, head width)
+        caches = [(keys[i], values[i]) for i in range(self.gpt.num_layers)]
+        logits, caches = self.gpt.step(token_ids, caches, start[0])
+        return logits, ops.stack([k for k, _ in caches]), ops.stack([v for _, v in caches])
+
+
+def compiled_step(model: MiniGPT):
+    """``MiniGPT.step`` compiled: a function ``step(token_ids, caches, start) -> (logits, caches)``.
+
+    The same computation as ``model.step``, run through ``predict_on_batch`` of a
+    small wrapper model, so that it is compiled (``tf.function`` or ``jax.jit``)
+    once per shape of ``token_ids`` instead of running operation by operation:
+    the caches have a fixed shape and ``start`` is an input, not a constant.
+    ``caches`` is None for the first call (``start`` = 0) and then the value
+    returned by the previous call (NumPy arrays); ``logits`` is a NumPy array.
+    """
+    check_instance("model", model, MiniGPT, "a MiniGPT")
+    wrapper = model.__dict__.get("_compiled_step_model")
+    if wrapper is None:
+        wrapper = _StepModel(model, name="compiled_step")
+        object.__setattr__(model, "_compiled_step_model", wrapper)  # reused, not tracked as a sub-layer
+
+    def step(token_ids, caches, start: int):
+        token_ids = np.asarray(token_ids, dtype="int32")
+        if caches is None:
+            empty = [ops.convert_to_numpy(k) for k, _ in model.empty_caches(token_ids.shape[0])]
+            caches = (np.stack(empty), np.stack(empty))
+        logits, keys, values = wrapper.predict_on_batch(
+            (token_ids, np.asarray([start], dtype="int32"), caches[0], caches[1]))
+        return np.asarray(logits), (np.asarray(keys), np.asarray(values))
+
+    return step
 
 
 def gpt_parameter_count(num_layers: int, model_dim: int, vocab_size: int, context_length: int,
