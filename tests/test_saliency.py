@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT, run_python
 
-IG_STEPS = 32  # the chapter's step count
+IG_STEPS = 128  # the chapter's step count
 
 
 def _keras():

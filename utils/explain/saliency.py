@@ -825,17 +825,19 @@ def _display_scale(saliency_map: np.ndarray, signed: bool) -> Tuple[np.ndarray, 
         return values / peak, -1.0, 1.0, "RdBu_r"
     values = np.abs(values)
     peak = float(values.max()) or 1.0
-    return values / peak, 0.0, 1.0, "inferno"
+    return values / peak, 0.0, 1.0, "Reds"
 
 
-def overlay_image(ax: Any, image: Any, saliency_map: Any, *, signed: bool = False, alpha: float = 0.6) -> Any:
-    """Draw ``image`` (height, width[, channels]) in grey on ``ax`` with ``saliency_map`` (height, width) over it.
+def overlay_image(ax: Any, image: Any, saliency_map: Any, *, signed: bool = False, alpha: float = 1.0) -> Any:
+    """Draw ``saliency_map`` (height, width) on ``ax``, with the outline of ``image`` (height, width[, channels]) over it.
 
     The map is scaled for display only: by its largest absolute value, to
-    [0, 1] (``signed=False``: magnitudes, 'inferno') or to [-1, 1]
-    (``signed=True``: red positive, blue negative). Returns the map's image
-    (for a colour bar). Raises :class:`utils.ArgumentError` when the shapes
-    disagree.
+    [0, 1] (``signed=False``: magnitudes, white to red) or to [-1, 1]
+    (``signed=True``: red positive, blue negative, white zero). The image is
+    drawn as a contour at half its largest value (the strokes of a digit),
+    so that the map's colours stay readable. ``alpha`` is the map's opacity.
+    Returns the map's image (for a colour bar). Raises
+    :class:`utils.ArgumentError` when the shapes disagree.
     """
     image = check_array("image", image, finite=True)
     image = image[..., 0] if image.ndim == 3 else image
@@ -845,15 +847,17 @@ def overlay_image(ax: Any, image: Any, saliency_map: Any, *, signed: bool = Fals
     signed = check_bool("signed", signed)
     alpha = check_number("alpha", alpha, 0.0, 1.0)
     values, low, high, cmap = _display_scale(saliency_map, signed)
-    ax.imshow(image, cmap="gray_r", interpolation="nearest")
     shown = ax.imshow(values, cmap=cmap, vmin=low, vmax=high, alpha=alpha, interpolation="nearest")
+    if image.max() > image.min():
+        ax.contour(image, levels=[0.5 * (image.min() + image.max())], colors="tab:green" if signed else "tab:blue",
+                   linewidths=1.0)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
     return shown
 
 
-def overlay_signal(ax: Any, signal: Any, saliency_map: Any, *, signed: bool = False, alpha: float = 0.8) -> Any:
+def overlay_signal(ax: Any, signal: Any, saliency_map: Any, *, signed: bool = False, alpha: float = 1.0) -> Any:
     """Draw a 1-D ``signal`` (length[, channels]) as a line on ``ax``, over a colour strip of ``saliency_map`` (length,).
 
     Scaled for display as in :func:`overlay_image`. Returns the strip's image.
@@ -871,7 +875,7 @@ def overlay_signal(ax: Any, signal: Any, saliency_map: Any, *, signed: bool = Fa
     margin = 0.1 * (top - bottom or 1.0)
     shown = ax.imshow(values[None, :], cmap=cmap, vmin=low, vmax=high, alpha=alpha, aspect="auto",
                       extent=(-0.5, len(signal) - 0.5, bottom - margin, top + margin), interpolation="nearest")
-    ax.plot(np.arange(len(signal)), signal, color="black" if not signed else "dimgray", lw=1.2)
+    ax.plot(np.arange(len(signal)), signal, color="black", lw=1.2)
     ax.set_xlim(-0.5, len(signal) - 0.5)
     ax.set_ylim(bottom - margin, top + margin)
     ax.set_yticks([])
@@ -881,7 +885,7 @@ def overlay_signal(ax: Any, signal: Any, saliency_map: Any, *, signed: bool = Fa
 
 def plot_saliency_grid(inputs: Any, maps: Dict[str, Any], *, column_titles: Optional[Sequence[str]] = None,
                        signed: Sequence[str] = (), cell_size: Tuple[float, float] = (1.3, 1.3)):
-    """A figure with one row per method (``maps``: name -> (n, *spatial) maps) and one column per input.
+    """A figure with one row per method (``maps``: name -> ``(n, *spatial)`` maps) and one column per input.
 
     The first row shows the inputs themselves; each later cell overlays a
     method's map on its input (:func:`overlay_image` for images,
