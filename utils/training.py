@@ -241,12 +241,15 @@ def array_dataset(
     (no ``batch_size`` argument: the pipeline is already batched). What it is
     depends on the active Keras backend:
 
-    * TensorFlow: a ``tf.data.Dataset`` built once, with ``cache()``. Given NumPy
-      arrays, ``fit`` turns them into a ``tf.data`` pipeline that slices and
-      shuffles the arrays with TensorFlow operations at every epoch, and
-      ``evaluate`` (run on the validation data after every epoch) does the
-      same; for the book's small models that costs as much as the arithmetic
-      (the dense chapter measures it).
+    * TensorFlow: a ``tf.data.Dataset`` built once, with ``cache()``, that
+      shuffles and batches in memory. Given NumPy arrays, ``fit`` also builds
+      its pipelines once per call (one for the training arrays, one for the
+      validation arrays), but they are made for large data: each epoch
+      shuffles an index array and gathers every batch in a parallel map with
+      background prefetching, and each validation pass starts an evaluation
+      with its own bookkeeping. For the book's small models those per-epoch
+      costs rival the arithmetic; with this dataset, and the validation part as
+      one batch, they shrink (the dense chapter measures both).
     * JAX (the Colab TPU path) and others: a ``keras.utils.PyDataset`` over the
       arrays, which needs no TensorFlow. Keras's own NumPy path is already lean
       under JAX; this keeps one call for both backends.
