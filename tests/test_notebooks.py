@@ -176,6 +176,12 @@ def test_checks_do_not_assert_on_wall_clock_time(path):
 TENSORFLOW_ONLY_SECTIONS = {
     "chapters/02_dense.ipynb": ["This section (a tf.GradientTape loop)"],
     "chapters/04_rnn.ipynb": ["This comparison (timeseries_dataset_from_array builds a tf.data pipeline)"],
+    "chapters/07_saliency.ipynb": [
+        "This comparison with tf-keras-vis",
+        "This section (tf-keras-vis)",
+        "This section (tf-keras-vis)",
+        "The Score-CAM timings and the tf-keras-vis loop",
+    ],
 }
 REQUIRE_BACKEND = re.compile(r"require_backend\(\s*[\"'](\w+)[\"']\s*,\s*[\"']([^\"']+)[\"']")
 

@@ -2,5 +2,8 @@
 
 * :mod:`utils.explain.tabular`: model-agnostic methods for tabular data
   (permutation importance, partial dependence, LIME, surrogate fidelity) and the
-  wrappers that let scikit-learn tools call a Keras model.
+  wrappers that let scikit-learn tools call a Keras model;
+* :mod:`utils.explain.saliency`: saliency maps of Keras models (vanilla gradients,
+  SmoothGrad, Integrated Gradients, Grad-CAM and its variants, with tf-keras-vis
+  for Score-CAM and activation maximisation) and their plots.
 """
