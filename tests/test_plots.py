@@ -73,3 +73,15 @@ def test_plot_histories_rejects_bad_input():
         plots.plot_histories({"a": {"loss": [1.0]}})
     with pytest.raises(TypeError, match="metric"):
         plots.plot_histories({"a": {"loss": [1.0]}}, metric=1)
+
+
+def test_history_plots_mark_whole_epochs_only():
+    import matplotlib.pyplot as plt
+
+    history = {"loss": [1.0, 0.5, 0.25], "val_loss": [1.1, 0.6, 0.4]}
+    ax_one = plots.plot_history(history)
+    ax_many = plots.plot_histories({"a": history, "b": history})
+    for ax in (ax_one, ax_many):
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    plt.close("all")

@@ -37,7 +37,8 @@ def use_book_style() -> None:
 def plot_history(history, metrics=("loss",), ax=None, title: str = ""):
     """Plot training and validation curves from a Keras ``History`` (or its dict).
 
-    One line per metric and split (``loss`` and ``val_loss``...). Returns the axes.
+    One line per metric and split (``loss`` and ``val_loss``...), whole epochs on the
+    x-axis. Returns the axes.
     Raises ``ValueError`` naming a metric the history does not contain.
     """
     import matplotlib.pyplot as plt
@@ -59,6 +60,7 @@ def plot_history(history, metrics=("loss",), ax=None, title: str = ""):
         if f"val_{metric}" in logs:
             ax.plot(epochs, logs[f"val_{metric}"], "--", label=f"validation {metric}")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))  # whole epochs only
     ax.set_ylabel(", ".join(metrics))
     if title:
         ax.set_title(title)
@@ -93,6 +95,7 @@ def plot_histories(histories, metric="val_loss", ax=None, title: str = "", log_y
     if log_y:
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))  # whole epochs only
     ax.set_ylabel(metric)
     if title:
         ax.set_title(title)
