@@ -18,7 +18,7 @@ from tools.notebooks import toc_files
 ROOT = Path(__file__).resolve().parents[1]
 MAX_PAGE_BYTES = 2 * 1024 * 1024  # a page with its images
 API_MODULES = [
-    "utils", "utils.data", "utils.devices", "utils.training", "utils.models", "utils.transformer",
+    "utils", "utils.data", "utils.audio", "utils.devices", "utils.training", "utils.models", "utils.transformer",
     "utils.sequences", "utils.metrics", "utils.plots", "utils.costs", "utils.reference.conv",
     "utils.reference.recurrent", "utils.explain.tabular", "utils.explain.saliency",
 ]
