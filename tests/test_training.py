@@ -484,3 +484,21 @@ def test_side_by_side_and_build_optimizer_state_reject_bad_input(call, words):
 def _tiny_mlp_4():
     inputs = keras.Input(shape=(4,))
     return keras.Model(inputs, keras.layers.Dense(2)(inputs))
+
+
+# time_training_steps -------------------------------------------------------------------
+
+
+def test_time_training_steps_reports_the_model_and_its_losses():
+    report = training.time_training_steps(batch_size=16, n_features=4, hidden_units=(5,), n_classes=3, steps=3, seed=1)
+    assert report["backend"] == keras.backend.backend()
+    assert report["parameters"] == (4 * 5 + 5) + (5 * 3 + 3)
+    assert report["first_step_seconds"] > 0 and report["step_milliseconds"] > 0
+    assert np.isfinite(report["loss_first"]) and report["loss_last"] < report["loss_first"]  # same batch, Adam
+
+
+@pytest.mark.parametrize("kwargs, name", [({"steps": 0}, "steps"), ({"batch_size": 2.5}, "batch_size"),
+                                          ({"seed": -1}, "seed"), ({"hidden_units": (4, 0)}, "hidden_units")])
+def test_time_training_steps_rejects_bad_arguments(kwargs, name):
+    with pytest.raises(utils.ArgumentError, match=name):
+        training.time_training_steps(**kwargs)

@@ -24,6 +24,8 @@ the open first; later chapters call the versions here:
 * :func:`side_by_side` and :func:`build_optimizer_state` are speed devices of
   the recurrent chapter: several networks trained in one ``fit`` call, and a
   training step traced once instead of twice.
+* :func:`time_training_steps` times a small model's training step under the
+  active backend (the tools chapter compares backends with it).
 """
 
 from __future__ import annotations
@@ -564,3 +566,49 @@ def build_optimizer_state(model: Any) -> None:
     if not isinstance(model, keras.Model) or getattr(model, "optimizer", None) is None:
         raise ArgumentError(f"model must be a compiled keras.Model (call model.compile first); got {type(model).__name__}.")
     model.optimizer.build(model.trainable_variables)
+
+
+def time_training_steps(batch_size: int = 256, n_features: int = 64, hidden_units: Sequence[int] = (256, 256),
+                        n_classes: int = 10, steps: int = 20, seed: int = 0) -> Dict[str, Any]:
+    """Time the training step of a small Keras MLP under the active backend.
+
+    The same model and data on every backend: ``n_features`` Gaussian inputs
+    (from ``seed``), a class given by a fixed random linear map, an MLP from
+    :func:`utils.models.build_mlp` with Adam on the cross-entropy. The first
+    ``train_on_batch`` call traces and compiles the step; the next ``steps``
+    calls, on the same batch, are timed one by one. Returns a dict:
+    ``backend``, ``parameters``, ``first_step_seconds`` (tracing and
+    compilation included), ``step_milliseconds`` (median over the timed steps),
+    ``loss_first`` and ``loss_last``. The tools chapter runs it in this process
+    and, for another backend, in a subprocess. Wall times depend on the machine
+    and its load: report them, never assert them.
+    """
+    import time
+
+    import keras
+
+    from .models import build_mlp
+
+    batch_size = check_positive_int("batch_size", batch_size)
+    n_features = check_positive_int("n_features", n_features)
+    n_classes = check_positive_int("n_classes", n_classes)
+    steps = check_positive_int("steps", steps)
+    seed = check_seed("seed", seed)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(batch_size, n_features)).astype("float32")
+    y = (x @ rng.normal(size=(n_features, n_classes))).argmax(axis=1).astype("int32")
+    keras.utils.set_random_seed(seed)
+    model = build_mlp((n_features,), n_classes, hidden_units, name="timed_mlp")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    start = time.perf_counter()
+    loss_first = float(model.train_on_batch(x, y))
+    first_step = time.perf_counter() - start
+    times, loss = [], loss_first
+    for _ in range(steps):
+        start = time.perf_counter()
+        loss = float(model.train_on_batch(x, y))
+        times.append(time.perf_counter() - start)
+    return {"backend": keras.backend.backend(), "parameters": int(model.count_params()),
+            "first_step_seconds": first_step, "step_milliseconds": 1000 * float(np.median(times)),
+            "loss_first": loss_first, "loss_last": loss}
