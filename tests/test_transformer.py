@@ -99,6 +99,77 @@ def test_padding_mask_makes_padded_positions_irrelevant():
     np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+def test_position_embedding_adds_one_table_row_per_position():
+    layer = T.PositionEmbedding(max_length=7, depth=4)
+    x = np.random.default_rng(2).normal(size=(3, 5, 4)).astype("float32")  # shorter than max_length
+    out = keras.ops.convert_to_numpy(layer(x))
+    table = keras.ops.convert_to_numpy(layer.table.embeddings)
+    assert table.shape == (7, 4) and layer.count_params() == 28
+    np.testing.assert_allclose(out - x, np.broadcast_to(table[:5], x.shape), atol=1e-6)
+    copy = T.PositionEmbedding.from_config(layer.get_config())
+    assert (copy.max_length, copy.depth) == (7, 4)
+
+
+@pytest.mark.parametrize("kwargs, shape, message", [
+    ({"max_length": 0, "depth": 4}, None, "max_length must be a positive int"),
+    ({"max_length": 5, "depth": 2.5}, None, "depth must be a positive int"),
+    ({"max_length": 5, "depth": 4}, (2, 6, 4), "more than max_length=5"),
+    ({"max_length": 5, "depth": 4}, (2, 5, 3), "depth=4"),
+])
+def test_position_embedding_rejects_bad_input(kwargs, shape, message):
+    with pytest.raises(utils.ArgumentError, match=message):
+        T.PositionEmbedding(**kwargs)(np.zeros(shape, "float32"))
+
+
+def test_transformer_classifier_shapes_names_and_parameter_count():
+    d, patch, stride, classes = 16, 5, 2, 3
+    model = T.build_transformer_classifier(30, classes, width=d, num_heads=2, num_blocks=2, patch_size=patch,
+                                           stride=stride)
+    tokens = (30 - patch) // stride + 1
+    assert tuple(model.output.shape) == (None, classes)
+    assert tuple(model.get_layer("position_embedding").output.shape) == (None, tokens, d)
+    by_hand = (patch * d + d) + tokens * d + 2 * (12 * d * d + 13 * d) + 2 * d + (d * classes + classes)
+    assert model.count_params() == by_hand
+    x = np.random.default_rng(0).normal(size=(4, 30, 1)).astype("float32")
+    token_model = keras.Model(model.input, model.get_layer("position_embedding").output)
+    _, _, weights = model.get_layer("block_0")(token_model(x), return_details=True)
+    weights = keras.ops.convert_to_numpy(weights)
+    assert weights.shape == (4, 2, tokens, tokens)
+    np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-5)  # every row of attention is a distribution
+
+
+def test_transformer_classifier_sees_order_only_through_the_position_embedding():
+    x = np.random.default_rng(1).normal(size=(2, 40, 1)).astype("float32")
+    # patches of 6 values, 3 apart, read positions 0-38: reversing them reverses the order of the patches
+    # (and of the values in each, which a patch embedding with the same weight at every offset cannot see)
+    reversed_patches = np.concatenate([x[:, 38::-1], x[:, 39:]], axis=1)
+    for position_embedding, same in ((False, True), (True, False)):
+        keras.utils.set_random_seed(0)
+        model = T.build_transformer_classifier(position_embedding=position_embedding)
+        channel_weights = np.random.default_rng(3).normal(size=32).astype("float32")  # the same at each offset in a patch
+        model.get_layer("patch_embedding").set_weights([np.tile(channel_weights, (6, 1, 1)), np.zeros(32, "float32")])
+        if position_embedding:  # a table far from its small initial values
+            table = model.get_layer("position_embedding").table
+            table.embeddings.assign(np.random.default_rng(2).normal(size=(12, 32)).astype("float32"))
+        a = keras.ops.convert_to_numpy(model(x))
+        b = keras.ops.convert_to_numpy(model(reversed_patches))
+        assert np.allclose(a, b, atol=1e-5) == same
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"input_length": 0}, "input_length must be a positive int"),
+    ({"n_classes": 1}, "n_classes must be an int >= 2"),
+    ({"width": 30, "num_heads": 4}, "width \\(30\\) must be divisible by num_heads"),
+    ({"num_blocks": 0}, "num_blocks must be a positive int"),
+    ({"patch_size": 41}, "patch_size must be an int"),
+    ({"stride": 0}, "stride must be a positive int"),
+    ({"position_embedding": 1}, "position_embedding must be"),
+])
+def test_transformer_classifier_rejects_bad_input(kwargs, message):
+    with pytest.raises(utils.ArgumentError, match=message):
+        T.build_transformer_classifier(**kwargs)
+
+
 @pytest.fixture(scope="module")
 def tiny_gpt():
     model = T.MiniGPT(vocab_size=23, context_length=16, model_dim=16, num_heads=2, num_layers=2)

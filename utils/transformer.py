@@ -9,6 +9,8 @@ Everything here runs under the TensorFlow and the JAX backends:
   key/value cache, so that generation computes each position once;
 * :class:`TransformerBlock` — attention + residual + layer norm + feed-forward,
   in the pre-norm (GPT-2) or post-norm (original, BERT) arrangement;
+* :class:`PositionEmbedding` and :func:`build_transformer_classifier` — a learned
+  position embedding and the patch-token Transformer classifier of 1-D signals (MNIST-1D);
 * :class:`MiniGPT` — a decoder-only language model, and :func:`generate` to sample
   from it (greedy, temperature, top-k) with or without the cache, through
   :func:`compiled_step` (the cached step compiled once: its shapes never change);
@@ -253,6 +255,83 @@ class TransformerBlock(keras.layers.Layer):
         return {**super().get_config(), "model_dim": self.model_dim, "num_heads": self.num_heads,
                 "ff_dim": self.ff_dim, "dropout": self.dropout, "causal": self.causal,
                 "norm_first": self.norm_first, "activation": self.activation, "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="build_and_explain")
+class PositionEmbedding(keras.layers.Layer):
+    """Adds a learned vector per position: ``x[:, p] + P[p]`` for ``p = 0 .. length - 1``.
+
+    ``P`` is a trainable (``max_length``, ``depth``) table, a
+    ``keras.layers.Embedding`` named ``"table"`` looked up at the positions
+    0, 1, ..., n - 1 of an input of shape (batch, n, ``depth``), n <= ``max_length``.
+    A learned table has no row beyond ``max_length``: a longer input raises an error.
+    """
+
+    def __init__(self, max_length: int, depth: int, **kwargs):
+        super().__init__(**kwargs)
+        self.max_length = check_positive_int("max_length", max_length)
+        self.depth = check_positive_int("depth", depth)
+        self.table = keras.layers.Embedding(self.max_length, self.depth, name="table")
+
+    def build(self, input_shape):
+        if len(input_shape) != 3 or input_shape[-1] != self.depth:
+            raise ArgumentError(
+                f"inputs must have shape (batch, length, depth={self.depth}); got {tuple(input_shape)}.")
+        if input_shape[1] is not None and input_shape[1] > self.max_length:
+            raise ArgumentError(
+                f"inputs have {input_shape[1]} positions, more than max_length={self.max_length} rows of the table.")
+        self.table.build((self.max_length,))
+        super().build(input_shape)
+
+    def call(self, x):
+        positions = ops.arange(ops.shape(x)[1])
+        return x + self.table(positions)[None, :, :]
+
+    def get_config(self):
+        return {**super().get_config(), "max_length": self.max_length, "depth": self.depth}
+
+
+def build_transformer_classifier(input_length: int = 40, n_classes: int = 10, *, width: int = 32,
+                                 num_heads: int = 4, num_blocks: int = 1, patch_size: int = 6, stride: int = 3,
+                                 position_embedding: bool = True) -> keras.Model:
+    """The Transformer classifier of chapter 5 for 1-D signals (MNIST-1D), as a functional model.
+
+    Input (batch, ``input_length``, 1) -> ``Conv1D(width, patch_size, strides=stride)``
+    (named ``"patch_embedding"``: every patch of ``patch_size`` values mapped
+    linearly to a token of ``width`` numbers: ``(input_length - patch_size) // stride + 1``
+    tokens) ->
+    :class:`PositionEmbedding` (``"position_embedding"``, unless
+    ``position_embedding=False``) -> ``num_blocks`` pre-norm
+    :class:`TransformerBlock` layers (``"block_0"``, ...) -> layer norm
+    (``"final_norm"``) -> mean over the tokens (``"mean_over_tokens"``) ->
+    ``n_classes`` logits (``"logits"``). Call ``model.get_layer("block_0")(tokens,
+    return_details=True)`` for the block's attention weights.
+
+    Raises :class:`utils.ArgumentError` for non-positive sizes, a ``width`` not
+    divisible by ``num_heads``, or a ``patch_size`` longer than the signal.
+    """
+    input_length = check_positive_int("input_length", input_length)
+    n_classes = check_int("n_classes", n_classes, 2)
+    width = check_positive_int("width", width)
+    num_heads = check_positive_int("num_heads", num_heads)
+    num_blocks = check_positive_int("num_blocks", num_blocks)
+    patch_size = check_int("patch_size", patch_size, 1, input_length)
+    stride = check_positive_int("stride", stride)
+    position_embedding = check_bool("position_embedding", position_embedding)
+    if width % num_heads:
+        raise ArgumentError(f"width ({width}) must be divisible by num_heads ({num_heads}) "
+                            "so that every head gets the same dimension.")
+    n_tokens = (input_length - patch_size) // stride + 1
+    signal = keras.Input(shape=(input_length, 1), name="signal")
+    x = keras.layers.Conv1D(width, patch_size, strides=stride, name="patch_embedding")(signal)
+    if position_embedding:
+        x = PositionEmbedding(n_tokens, width, name="position_embedding")(x)
+    for i in range(num_blocks):
+        x = TransformerBlock(width, num_heads, name=f"block_{i}")(x)
+    x = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")(x)
+    x = keras.layers.GlobalAveragePooling1D(name="mean_over_tokens")(x)
+    logits = keras.layers.Dense(n_classes, name="logits")(x)
+    return keras.Model(signal, logits, name="transformer_classifier")
 
 
 @keras.saving.register_keras_serializable(package="build_and_explain")
