@@ -20,7 +20,7 @@ MAX_PAGE_BYTES = 2 * 1024 * 1024  # a page with its images
 API_MODULES = [
     "utils", "utils.data", "utils.audio", "utils.devices", "utils.training", "utils.models", "utils.transformer",
     "utils.sequences", "utils.metrics", "utils.plots", "utils.costs", "utils.reference.conv",
-    "utils.reference.recurrent", "utils.explain.tabular", "utils.explain.saliency",
+    "utils.reference.recurrent", "utils.explain.tabular", "utils.explain.saliency", "utils.explain.evaluation",
 ]
 GLOSSARY_TERMS = [
     "logit", "epoch", "batch", "learning rate", "receptive field", "pooling", "residual connection",
