@@ -4,6 +4,7 @@
 #                 without TensorFlow on two emulated devices), site build
 #   make execute  re-run every notebook top to bottom and store the outputs
 #   make bench    time every notebook in a fresh kernel -> _build/bench.json
+#   make mutation mutation testing of the helper package (slow) -> _build/mutation.json, .md
 #   make site-assets  the website's own copy of MathJax (npm registry) -> .site-assets/
 #   make browser      Debian's Chromium for tests/test_browser.py (installed only when root)
 PYTHON ?= python3.11
@@ -12,7 +13,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 WORKERS ?= 2
 
-.PHONY: book test execute bench clean site-assets browser site-setup
+.PHONY: book test execute bench clean site-assets browser site-setup mutation
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -93,5 +94,12 @@ execute: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tools.notebooks bench --output _build/bench.json
 
+# Mutation testing (tools/mutation.py, mutmut configured in pyproject.toml): per module, the share
+# of mutants the unit tests kill. Slow (minutes per module), so not part of `make test`.
+# MODULES="utils/data.py" limits it to some modules; MUTATION_WORKERS=2 tests two mutants at once.
+MODULES ?=
+mutation: $(STAMP)
+	nice -n 19 $(BIN)/python -m tools.mutation $(MODULES)
+
 clean:
-	rm -rf _build $(LOWEST) $(ASSETS)
+	rm -rf _build $(LOWEST) $(ASSETS) mutants

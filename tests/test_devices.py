@@ -197,3 +197,165 @@ def test_setup_without_tensorflow_and_without_keras_backend_runs_on_jax():
     first, second = result.stdout.strip().splitlines()
     assert first == "TensorFlow is not installed: using the Keras JAX backend."
     assert "backend jax" in second
+
+
+# --- in-process checks of the device helpers (the probes above run in subprocesses) --------
+
+
+def test_configure_virtual_devices_does_nothing_without_the_variable():
+    assert devices.configure_virtual_devices({}) is None
+    assert devices.configure_virtual_devices({"BOOK_VIRTUAL_DEVICES": " "}) is None
+
+
+def test_configure_virtual_devices_refuses_a_backend_without_emulation(monkeypatch):
+    monkeypatch.setattr(devices, "_keras_backend_in_use", lambda: "torch")
+    with pytest.raises(ValueError, match="BOOK_VIRTUAL_DEVICES is supported for the 'tensorflow' and 'jax' "
+                                         "backends; the active backend is 'torch'"):
+        devices.configure_virtual_devices({"BOOK_VIRTUAL_DEVICES": "2"})
+
+
+def test_virtual_devices_after_tensorflow_started_must_match_or_fail():
+    tf = pytest.importorskip("tensorflow")
+    started = len(tf.config.list_logical_devices("CPU"))  # the runtime is running from here on
+    devices._configure_tf_cpu_devices(started)  # what is already there: accepted
+    with pytest.raises(RuntimeError, match=f"BOOK_VIRTUAL_DEVICES={started + 1} but TensorFlow already "
+                                           f"started with {started} CPU device"):
+        devices._configure_tf_cpu_devices(started + 1)
+
+
+def test_virtual_devices_after_jax_started_must_match_or_fail(monkeypatch):
+    jax = pytest.importorskip("jax")
+    started = len(jax.devices("cpu"))  # the runtime is running from here on
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
+    devices._configure_jax_cpu_devices(started)
+    assert os.environ["XLA_FLAGS"] == (
+        f"--xla_cpu_enable_fast_math=false --xla_force_host_platform_device_count={started}"
+    )
+    with pytest.raises(RuntimeError, match=f"BOOK_VIRTUAL_DEVICES={started + 1} but JAX already started "
+                                           f"with {started} CPU device"):
+        devices._configure_jax_cpu_devices(started + 1)
+    assert os.environ["XLA_FLAGS"].count("--xla_force_host_platform_device_count") == 1  # not added twice
+
+
+def test_accelerator_info_describe_singular_and_plural():
+    assert devices.AcceleratorInfo("GPU", 1, ("NVIDIA L4",)).describe() == "1 GPU (NVIDIA L4)"
+    assert devices.AcceleratorInfo("GPU", 2, ("b", "a", "b")).describe() == "2 GPUs (a, b)"
+    assert devices.AcceleratorInfo("GPU", 2, ()).describe() == "2 GPUs"
+    assert devices.AcceleratorInfo("CPU", 1, ("cpu",)).describe() == "1 CPU"
+    assert devices.AcceleratorInfo("CPU", 2, ("a", "b")).describe() == "2 CPUs"  # real, not emulated
+    assert devices.AcceleratorInfo("TPU", 1, ("t",)).describe() == "1 TPU core"
+    assert devices.AcceleratorInfo("TPU", 2, ("t", "t"), emulated=True).describe() == "2 TPU cores"
+
+
+def test_detect_accelerator_reports_what_the_backend_lists(monkeypatch):
+    monkeypatch.delenv("BOOK_VIRTUAL_DEVICES", raising=False)
+    info = devices.detect_accelerator()
+    assert info.backend == devices._keras_backend_in_use()
+    assert not info.emulated and info.count == len(info.names) >= 1
+    if info.backend == "tensorflow" and info.kind == "CPU":
+        import tensorflow as tf
+
+        assert info.names == tuple(d.name for d in tf.config.list_logical_devices("CPU"))
+    monkeypatch.setattr(devices, "_keras_backend_in_use", lambda: "torch")
+    assert devices.detect_accelerator() == devices.AcceleratorInfo("CPU", 1, ("cpu",), False, "torch")
+
+
+def test_strategy_and_distribution_each_refuse_the_other_backend(monkeypatch):
+    monkeypatch.setattr(devices, "_keras_backend_in_use", lambda: "jax")
+    with pytest.raises(ValueError, match="get_strategy\\(\\) is for the TensorFlow backend; the active backend "
+                                         "is 'jax'. Use get_distribution"):
+        devices.get_strategy()
+    monkeypatch.setattr(devices, "_keras_backend_in_use", lambda: "tensorflow")
+    with pytest.raises(ValueError, match="get_distribution\\(\\) is for the JAX backend; the active backend "
+                                         "is 'tensorflow'. Use get_strategy"):
+        devices.get_distribution()
+
+
+def test_get_strategy_on_a_tpu_without_tpu_support_explains_the_ways_out(monkeypatch):
+    pytest.importorskip("tensorflow")
+    monkeypatch.setattr(devices, "_keras_backend_in_use", lambda: "tensorflow")
+    monkeypatch.setattr(devices, "tpu_runtime_present", lambda: True)
+    monkeypatch.setattr(devices, "tensorflow_supports_tpu", lambda: False)
+    with pytest.raises(devices.TPUUnavailableError, match="A TPU is attached"):
+        devices.get_strategy()
+
+
+def test_model_scope_enters_the_strategy_that_get_strategy_returns(monkeypatch):
+    tf = pytest.importorskip("tensorflow")
+    monkeypatch.delenv("BOOK_VIRTUAL_DEVICES", raising=False)
+    monkeypatch.setattr(devices, "_keras_backend_in_use", lambda: "tensorflow")
+    monkeypatch.setattr(devices, "tpu_runtime_present", lambda: False)
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        pytest.skip("several GPUs: get_strategy returns a MirroredStrategy (tested in a subprocess)")
+    assert devices.get_strategy() is tf.distribute.get_strategy()  # the default strategy
+    assert devices.replica_count() == 1
+    with devices.model_scope() as strategy:
+        assert strategy is tf.distribute.get_strategy() and strategy.num_replicas_in_sync == 1
+
+
+def test_model_scope_under_jax_on_one_device_yields_none(monkeypatch):
+    monkeypatch.setattr(devices, "_keras_backend_in_use", lambda: "jax")
+    monkeypatch.setattr(devices, "get_distribution", lambda: None)
+    with devices.model_scope() as distribution:
+        assert distribution is None
+
+
+def test_choose_backend_keeps_an_explicit_choice_and_can_stay_quiet(capsys, monkeypatch):
+    monkeypatch.setattr(devices, "tensorflow_supports_tpu", lambda: False)
+    env = {"KERAS_BACKEND": " jax "}
+    assert devices.choose_backend(env, tpu_present=True) == "jax"
+    env = {}
+    assert devices.choose_backend(env, tpu_present=True, announce=False) == "jax"
+    assert env == {"KERAS_BACKEND": "jax"}
+    monkeypatch.setattr(devices, "_importable", lambda name: name == "jax")
+    assert devices.choose_backend({}, tpu_present=False, announce=False) == "jax"
+    assert capsys.readouterr().out == ""
+    monkeypatch.setattr(devices, "tensorflow_supports_tpu", lambda: True)
+    monkeypatch.setattr(devices, "_importable", lambda name: True)
+    assert devices.choose_backend({}, tpu_present=True) == "tensorflow"  # a TPU build of TensorFlow
+    with pytest.raises(devices.ArgumentError, match="^announce must be True or False"):
+        devices.choose_backend({}, tpu_present=False, announce="no")
+
+
+def test_choose_backend_after_keras_is_imported_reports_the_running_backend():
+    import keras
+
+    assert devices.choose_backend() == keras.backend.backend()
+    assert devices._keras_backend_in_use() == keras.backend.backend()
+
+
+def test_choose_backend_looks_for_tpu_device_files_when_not_told(monkeypatch):
+    monkeypatch.setattr(devices, "tensorflow_supports_tpu", lambda: False)
+    monkeypatch.setattr(devices, "_importable", lambda name: True)
+    assert devices.choose_backend({"TPU_NAME": "local"}, announce=False) == "jax"
+
+
+def test_importable_finds_installed_packages_without_importing_them():
+    assert devices._importable("json") and not devices._importable("no_such_package_for_the_book")
+    assert not devices._importable("")  # find_spec's ValueError
+
+
+def test_tpu_unavailable_message_names_the_installed_tensorflow(monkeypatch):
+    import importlib.metadata
+
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "9.8.7")
+    assert "pip install 'tensorflow-tpu==9.8.7'" in devices.tpu_unavailable_message()
+
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    assert "tensorflow-tpu==<your TensorFlow version>" in devices.tpu_unavailable_message()
+
+
+def test_require_backend_rejects_a_missing_description():
+    with pytest.raises(devices.ArgumentError, match="^what must be a non-empty string; got 3"):
+        devices.require_backend("jax", 3)
+
+
+def test_require_backend_note_is_one_whole_sentence(capsys, monkeypatch):
+    monkeypatch.setattr(devices, "_keras_backend_in_use", lambda: "jax")
+    assert devices.require_backend("tensorflow", "This section") is False
+    assert capsys.readouterr().out == (
+        "This section needs the tensorflow backend; the active backend is jax, so it is skipped here.\n"
+    )

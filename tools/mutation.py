@@ -1,0 +1,254 @@
+"""Mutation testing of the helper package, one module at a time (``make mutation``).
+
+mutmut (configured in ``pyproject.toml``, ``[tool.mutmut]``) copies ``utils/`` into
+``mutants/``, makes many small changes to it (a ``<`` turned into ``<=``, a constant
+changed, an argument dropped) and runs, for each change, the unit tests that call the
+changed function. A test failing "kills" the mutant; a mutant that survives every test
+is a change no test notices. This script runs mutmut module by module, then writes
+
+- ``_build/mutation.json``: per module, the counts, the score and the wall time,
+  and the surviving mutants with their diffs;
+- ``_build/mutation.md``: the same as a table, then each survivor's diff.
+
+The score is ``killed / (total - equivalent)``: a mutant listed in
+``tools/mutation_equivalent.txt`` changes no behaviour a reader can observe (say a
+default that is overwritten before use), so no test can kill it. Each line there is
+``function | mutated line | reason``, matched on the function and the changed line
+rather than on mutmut's mutant number (which shifts when the module changes).
+Timeouts count as killed (the mutant made the tests hang), as mutmut does.
+
+    python -m tools.mutation                      # the default modules
+    python -m tools.mutation utils/devices.py     # one module
+    python -m tools.mutation --report-only        # re-read mutants/ without running
+
+It is slow (minutes per module on two cores) and is not part of ``make test``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MODULES = [
+    "utils/devices.py",
+    "utils/data.py",
+    "utils/training.py",
+    "utils/explain/tabular.py",
+    "utils/transformer.py",
+]
+EQUIVALENT_FILE = ROOT / "tools" / "mutation_equivalent.txt"
+KILLED = {"killed", "timeout", "caught by type check"}
+
+
+def module_prefix(path: str) -> str:
+    """``utils/explain/tabular.py`` -> ``utils.explain.tabular.`` (mutmut's mutant-name prefix)."""
+    if not path.endswith(".py"):
+        raise ValueError(f"module {path!r}: expected a path to a .py file under utils/.")
+    return path[: -len(".py")].replace("/", ".") + "."
+
+
+def function_of(mutant_name: str) -> str:
+    """``utils.data.x_load_co2__mutmut_3`` -> ``load_co2``; methods as ``Class.method``."""
+    from mutmut.utils.format_utils import orig_function_and_class_names_from_key
+
+    function, class_name = orig_function_and_class_names_from_key(mutant_name)
+    return f"{class_name}.{function}" if class_name else function
+
+
+def changed_lines(diff: str) -> List[str]:
+    """The added lines of a unified diff, stripped (what the mutant changed the code to)."""
+    return [line[1:].strip() for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+
+
+def read_equivalents(path: Path = EQUIVALENT_FILE) -> List[Tuple[str, str, str]]:
+    """``(function, mutated line, reason)`` triples from the equivalent-mutant list."""
+    entries = []
+    if not path.exists():
+        return entries
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = [part.strip() for part in line.split(" | ")]
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"{path.name}:{number}: expected 'function | mutated line | reason', got {line!r}.")
+        entries.append(tuple(parts))
+    return entries
+
+
+def mutmut_cli(args: List[str]) -> None:
+    """mutmut's command line, with its function trampolines keeping their signatures.
+
+    mutmut replaces each mutated function by a ``(*args, **kwargs)`` trampoline. Keras
+    reads a layer's constructor arguments with ``inspect.getfullargspec`` (to rebuild the
+    layer from its config), which does not follow ``__wrapped__`` and fails on such a
+    trampoline; it does honour ``__signature__``, which is set here on constructors to the
+    original signature.
+    """
+    import inspect
+
+    from mutmut.__main__ import cli
+    from mutmut.mutation import trampoline
+
+    wrap_in_trampoline = trampoline.wrap_in_trampoline
+
+    def wrap_keeping_signature(mutants_dict, is_classmethod=False):
+        decorate = wrap_in_trampoline(mutants_dict, is_classmethod)
+
+        def decorate_keeping_signature(function):
+            wrapper = decorate(function)
+            if function.__name__ == "__init__":  # not every method: functools.wraps of a bound
+                wrapper.__signature__ = inspect.signature(function)  # method would copy it, self and all
+            return wrapper
+
+        return decorate_keeping_signature
+
+    trampoline.wrap_in_trampoline = wrap_keeping_signature
+    cli(args=args, prog_name="mutmut")
+
+
+def run_module(path: str, workers: int) -> float:
+    """Run mutmut on the mutants of one module; return the wall time in seconds."""
+    start = time.perf_counter()
+    command = [sys.executable, "-c", "import sys; from tools.mutation import mutmut_cli; mutmut_cli(sys.argv[1:])",
+               "run", "--max-children", str(workers), module_prefix(path) + "*"]
+    log = ROOT / "_build" / f"mutation-{module_prefix(path)[:-1]}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"    progress: {log.relative_to(ROOT)}", flush=True)
+    with open(log, "w", encoding="utf-8") as stream:
+        returncode = subprocess.run(command, cwd=ROOT, stdout=stream, stderr=subprocess.STDOUT, text=True).returncode
+    elapsed = time.perf_counter() - start
+    # mutmut's progress spinner is a stream of carriage returns: show only its last lines.
+    tail = log.read_text(encoding="utf-8", errors="replace").replace("\r", "\n").strip().splitlines()[-6:]
+    print("\n".join("    " + line for line in tail))
+    if returncode != 0:
+        raise SystemExit(f"mutmut failed on {path} (exit code {returncode}); see {log.relative_to(ROOT)}.")
+    return elapsed
+
+
+def summarize(path: str, equivalents: List[Tuple[str, str, str]]) -> Dict:
+    """Counts, score and survivors of one module, from mutmut's ``mutants/<path>.meta``."""
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+    from mutmut.stats import status_by_exit_code
+
+    data = SourceFileMutationData(path=Path(path))
+    data.load()
+    prefix = module_prefix(path)
+    counts = {"killed": 0, "survived": 0, "timeout": 0, "no tests": 0, "other": 0}
+    survivors, equivalent = [], []
+    used = set()
+    for name, exit_code in sorted(data.exit_code_by_key.items()):
+        if not name.startswith(prefix):
+            continue
+        status = status_by_exit_code[exit_code]
+        if status in ("killed", "caught by type check"):
+            counts["killed"] += 1
+            continue
+        if status == "timeout":
+            counts["timeout"] += 1
+            continue
+        if status not in ("survived", "no tests"):
+            counts["other"] += 1  # not checked (an interrupted run), suspicious, segfault
+            if status == "not checked":
+                continue
+        diff = get_diff_for_mutant(name, path=path)
+        function = function_of(name)
+        lines = changed_lines(diff)
+        match = next(
+            (i for i, (f, line, _) in enumerate(equivalents) if f == function and line in lines), None
+        )
+        entry = {"mutant": name, "function": function, "status": status, "diff": diff}
+        if match is not None and status in ("survived", "no tests"):
+            used.add(match)
+            entry["reason"] = equivalents[match][2]
+            equivalent.append(entry)
+        else:
+            if status in ("survived", "no tests"):
+                counts[status] += 1
+            survivors.append(entry)
+    total = sum(counts.values()) + len(equivalent)
+    killed = counts["killed"] + counts["timeout"]
+    scored = total - len(equivalent)
+    return {
+        "module": path,
+        "total": total,
+        "killed": counts["killed"],
+        "timeout": counts["timeout"],
+        "survived": counts["survived"],
+        "no_tests": counts["no tests"],
+        "other": counts["other"],
+        "equivalent": len(equivalent),
+        "score": round(killed / scored, 4) if scored else None,
+        "survivors": survivors,
+        "equivalents": equivalent,
+        "equivalents_used": sorted(used),
+    }
+
+
+def markdown(results: List[Dict]) -> str:
+    """The per-module table, then every survivor's diff."""
+    lines = [
+        "| module | mutants | killed | timeout | survived | no tests | not run or other | equivalent | score | time |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        score = "n/a" if r["score"] is None else f"{100 * r['score']:.1f}%"
+        seconds = r.get("seconds")
+        duration = "" if seconds is None else f"{seconds / 60:.1f} min"
+        lines.append(
+            f"| {r['module']} | {r['total']} | {r['killed']} | {r['timeout']} | {r['survived']} "
+            f"| {r['no_tests']} | {r['other']} | {r['equivalent']} | {score} | {duration} |"
+        )
+    for r in results:
+        if r["survivors"]:
+            lines += ["", f"## Surviving mutants of {r['module']}", ""]
+            for s in r["survivors"]:
+                lines += [f"### {s['mutant']} ({s['status']})", "", "```diff", s["diff"].strip(), "```", ""]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: List[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", default=DEFAULT_MODULES, help="paths of utils modules")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("MUTATION_WORKERS", "1")),
+                        help="mutants tested at once (default 1, or MUTATION_WORKERS)")
+    parser.add_argument("--report-only", action="store_true", help="summarize mutants/ without running mutmut")
+    parser.add_argument("--output", type=Path, default=ROOT / "_build" / "mutation.json")
+    args = parser.parse_args(argv)
+
+    os.chdir(ROOT)  # mutmut reads pyproject.toml and mutants/ from the current directory
+    equivalents = read_equivalents()
+    previous = {}
+    if args.output.exists():
+        previous = {r["module"]: r for r in json.loads(args.output.read_text(encoding="utf-8"))["modules"]}
+    for path in args.modules:
+        seconds = previous.get(path, {}).get("seconds")
+        if not args.report_only:
+            print(f"mutmut: {path}", flush=True)
+            seconds = round(run_module(path, args.workers), 1)
+        result = summarize(path, equivalents)
+        result["seconds"] = seconds
+        previous[path] = result
+    results = [previous[path] for path in sorted(previous, key=lambda p: (p not in DEFAULT_MODULES, p))]
+    used = {i for r in results for i in r.pop("equivalents_used", [])}
+    for i, (function, line, _) in enumerate(equivalents):
+        if i not in used and any(r["module"] in args.modules for r in results):
+            print(f"note: equivalent entry not matched by any surviving mutant: {function} | {line}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps({"modules": results}, indent=1) + "\n", encoding="utf-8")
+    table = markdown(results)
+    args.output.with_suffix(".md").write_text(table, encoding="utf-8")
+    print(table.split("\n\n## ")[0])
+    print(f"Written: {args.output.relative_to(ROOT)} and {args.output.with_suffix('.md').relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
