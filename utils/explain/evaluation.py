@@ -432,7 +432,7 @@ def cascading_randomisation(model: Any, x: Any, targets: Any, explain: Callable,
 
 
 def random_maps(shape: Sequence[int], seed: int = 0) -> np.ndarray:
-    """Maps of independent uniform noise in [0, 1) of ``shape`` (n, *spatial): a baseline that knows nothing.
+    """Maps of independent uniform noise in [0, 1) of ``shape``, ``(n, *spatial)``: a baseline that knows nothing.
 
     Raises :class:`utils.ArgumentError` for a bad ``shape`` or ``seed``.
     """
@@ -458,11 +458,12 @@ def edge_maps(x: Any) -> np.ndarray:
     return np.sqrt(rows**2 + columns**2).sum(axis=-1)
 
 
-#: The 3x3 patterns of the planted-evidence images: the two that decide the class, then the distractors.
+#: The two 3x3 patterns that decide the class of a planted-evidence image, plus for 0 and cross for 1.
 CLASS_PATTERNS = {
     "plus": np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]]),
     "cross": np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]]),
 }
+#: The five 3x3 distractor patterns, which both classes share.
 DISTRACTOR_PATTERNS = {
     "T": np.array([[1, 1, 1], [0, 1, 0], [0, 1, 0]]),
     "L": np.array([[1, 0, 0], [1, 0, 0], [1, 1, 1]]),
