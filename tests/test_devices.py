@@ -1,6 +1,7 @@
 """Device detection, emulated devices and distribution strategies."""
 
 import os
+import sys
 
 import pytest
 
@@ -10,7 +11,7 @@ from conftest import probe, run_python
 # --- BOOK_VIRTUAL_DEVICES parsing -------------------------------------------------
 
 
-@pytest.mark.parametrize("raw, expected", [("1", 1), ("2", 2), (" 8 ", 8), ("", None)])
+@pytest.mark.parametrize("raw, expected", [("1", 1), ("2", 2), (" 8 ", 8), ("+2", 2), ("", None)])
 def test_virtual_device_count_accepts_positive_integers(raw, expected):
     assert devices.virtual_device_count({"BOOK_VIRTUAL_DEVICES": raw}) == expected
 
@@ -26,6 +27,7 @@ def test_virtual_device_count_rejects_bad_values(raw):
     assert repr(raw) in str(err.value)
 
 
+@pytest.mark.slow
 def test_setup_reports_bad_virtual_devices_before_starting_anything():
     result = run_python(["-c", "import utils; utils.setup()"], {"BOOK_VIRTUAL_DEVICES": "abc"})
     assert result.returncode != 0
@@ -93,6 +95,7 @@ def test_choose_backend_on_tpu_refuses_tensorflow_without_tpu_support():
     assert "tensorflow-tpu==" in message  # way out 2
 
 
+@pytest.mark.slow
 def test_setup_on_a_tpu_machine_with_tensorflow_requested_fails_clearly():
     result = run_python(
         ["-c", "import utils; utils.setup()"], {"TPU_NAME": "local", "KERAS_BACKEND": "tensorflow"}
@@ -152,6 +155,7 @@ def test_training_on_two_emulated_devices_matches_one_device(backend):
         assert abs(a - b) <= 1e-5 * max(1.0, abs(a)), (single["loss"], double["loss"])
 
 
+@pytest.mark.slow
 def test_get_strategy_refuses_the_jax_backend():
     result = run_python(["-c", "import utils; utils.setup(quiet=True); "
                          "from utils import devices; devices.get_strategy()"], {"KERAS_BACKEND": "jax"})
@@ -188,6 +192,7 @@ def test_choose_backend_picks_jax_where_tensorflow_is_not_installed(capsys, monk
     assert devices.choose_backend(env, tpu_present=False) == "torch"
 
 
+@pytest.mark.slow
 def test_setup_without_tensorflow_and_without_keras_backend_runs_on_jax():
     from conftest import ROOT
 
@@ -226,13 +231,17 @@ def test_virtual_devices_after_tensorflow_started_must_match_or_fail():
 def test_virtual_devices_after_jax_started_must_match_or_fail(monkeypatch):
     jax = pytest.importorskip("jax")
     started = len(jax.devices("cpu"))  # the runtime is running from here on
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    devices._configure_jax_cpu_devices(started)
+    assert os.environ["XLA_FLAGS"] == f"--xla_force_host_platform_device_count={started}"
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
     devices._configure_jax_cpu_devices(started)
     assert os.environ["XLA_FLAGS"] == (
         f"--xla_cpu_enable_fast_math=false --xla_force_host_platform_device_count={started}"
     )
     with pytest.raises(RuntimeError, match=f"BOOK_VIRTUAL_DEVICES={started + 1} but JAX already started "
-                                           f"with {started} CPU device"):
+                                           f"with {started} CPU device\\(s\\). Set the variable before the first "
+                                           "JAX computation"):
         devices._configure_jax_cpu_devices(started + 1)
     assert os.environ["XLA_FLAGS"].count("--xla_force_host_platform_device_count") == 1  # not added twice
 
@@ -359,3 +368,113 @@ def test_require_backend_note_is_one_whole_sentence(capsys, monkeypatch):
     assert capsys.readouterr().out == (
         "This section needs the tensorflow backend; the active backend is jax, so it is skipped here.\n"
     )
+
+
+def test_keras_backend_in_use_before_keras_is_imported_reads_keras_backend(monkeypatch):
+    monkeypatch.delitem(sys.modules, "keras")
+    monkeypatch.setenv("KERAS_BACKEND", " jax ")
+    assert devices._keras_backend_in_use() == "jax"
+    monkeypatch.setenv("KERAS_BACKEND", "")
+    assert devices._keras_backend_in_use() == "tensorflow"  # Keras's default
+    monkeypatch.delenv("KERAS_BACKEND")
+    assert devices._keras_backend_in_use() == "tensorflow"
+
+
+def test_keras_backend_in_use_after_keras_is_imported_is_the_running_backend(monkeypatch):
+    import keras
+
+    running = keras.backend.backend()
+    monkeypatch.setenv("KERAS_BACKEND", "torch" if running != "torch" else "jax")  # too late to matter
+    assert devices._keras_backend_in_use() == running
+
+
+def test_backend_is_accepts_every_keras_backend_name():
+    active = devices._keras_backend_in_use()
+    for name in ("tensorflow", "jax", "torch", "numpy", "openvino"):
+        assert devices.backend_is(name) is (name == active)
+
+
+def test_tensorflow_version_is_the_installed_one():
+    import importlib.metadata
+
+    pytest.importorskip("tensorflow")
+    assert devices._tensorflow_version() == importlib.metadata.version("tensorflow")
+
+
+def test_tpu_unavailable_message_in_full(monkeypatch):
+    monkeypatch.setattr(devices, "_tensorflow_version", lambda: "2.99.0")
+    assert devices.tpu_unavailable_message() == (
+        "A TPU is attached, but this TensorFlow build has no TPU support, so the TensorFlow backend would "
+        "run on the CPU only. Two ways out: (1) use the JAX backend, which is how Keras runs on Colab TPUs: "
+        "set os.environ['KERAS_BACKEND'] = 'jax' (or unset KERAS_BACKEND) before the set-up cell and restart "
+        "the runtime; or (2) install the matching TPU build, pip install 'tensorflow-tpu==2.99.0', and keep "
+        "KERAS_BACKEND='tensorflow'."
+    )
+
+
+def test_tpu_runtime_present_looks_in_dev_and_reads_the_environment(monkeypatch):
+    import glob
+
+    patterns = []
+    monkeypatch.setattr(glob, "glob", lambda pattern: patterns.append(pattern) or [])
+    for name in ("COLAB_TPU_ADDR", "TPU_NAME", "TPU_ACCELERATOR_TYPE"):
+        monkeypatch.delenv(name, raising=False)
+    assert devices.tpu_runtime_present() is False
+    assert patterns == ["/dev/accel[0-9]*", "/dev/vfio/[0-9]*"]
+    monkeypatch.setenv("TPU_ACCELERATOR_TYPE", "v5litepod-8")
+    assert devices.tpu_runtime_present() is True
+
+
+class _Recorder:
+    """Stands in for a strategy or distribution class: records how it was built."""
+
+    def __init__(self, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+
+
+def test_get_distribution_is_data_parallel_over_every_device_or_none(monkeypatch):
+    import keras
+
+    monkeypatch.delenv("BOOK_VIRTUAL_DEVICES", raising=False)
+    monkeypatch.setattr(devices, "_keras_backend_in_use", lambda: "jax")
+    monkeypatch.setattr(keras.distribution, "DataParallel", _Recorder)
+    monkeypatch.setattr(keras.distribution, "list_devices", lambda: ["cpu:0"])
+    assert devices.get_distribution() is None
+    monkeypatch.setattr(keras.distribution, "list_devices", lambda: ["cpu:0", "cpu:1"])
+    distribution = devices.get_distribution()
+    assert isinstance(distribution, _Recorder) and distribution.kwargs == {"devices": ["cpu:0", "cpu:1"]}
+    monkeypatch.setattr(keras.distribution, "list_devices", lambda: ["tpu:0", "tpu:1", "tpu:2"])
+    assert devices.replica_count() == 3
+
+
+def test_get_strategy_picks_tpu_mirrored_gpus_emulated_cpus_or_default(monkeypatch):
+    tf = pytest.importorskip("tensorflow")
+    calls = []
+    monkeypatch.setattr(devices, "_keras_backend_in_use", lambda: "tensorflow")
+    monkeypatch.setattr(devices, "tpu_runtime_present", lambda: True)
+    monkeypatch.setattr(devices, "tensorflow_supports_tpu", lambda: True)
+    monkeypatch.setattr(tf.distribute.cluster_resolver, "TPUClusterResolver", _Recorder)
+    monkeypatch.setattr(tf.config, "experimental_connect_to_cluster", lambda r: calls.append(("connect", r)))
+    monkeypatch.setattr(tf.tpu.experimental, "initialize_tpu_system", lambda r: calls.append(("init", r)))
+    monkeypatch.setattr(tf.distribute, "TPUStrategy", _Recorder)
+    strategy = devices.get_strategy()
+    (resolver,) = strategy.args
+    assert isinstance(resolver, _Recorder) and resolver.kwargs == {"tpu": "local"}
+    assert calls == [("connect", resolver), ("init", resolver)]
+
+    class Device:
+        def __init__(self, name):
+            self.name = name
+
+    listed = {"GPU": [Device("/gpu:0"), Device("/gpu:1")], "CPU": [Device("/cpu:0"), Device("/cpu:1")]}
+    monkeypatch.setattr(devices, "tpu_runtime_present", lambda: False)
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind: listed.get(kind, []))
+    monkeypatch.setattr(tf.distribute, "MirroredStrategy", _Recorder)
+    monkeypatch.setattr(devices, "configure_virtual_devices", lambda: calls.append("configured"))
+    assert devices.get_strategy().kwargs == {}  # two GPUs: MirroredStrategy over all of them
+    listed["GPU"] = listed["GPU"][:1]
+    monkeypatch.setenv("BOOK_VIRTUAL_DEVICES", "2")  # one GPU, two emulated CPUs
+    assert devices.get_strategy().kwargs == {"devices": ["/cpu:0", "/cpu:1"]}
+    assert calls[-1] == "configured"
+    monkeypatch.setenv("BOOK_VIRTUAL_DEVICES", "1")
+    assert devices.get_strategy() is tf.distribute.get_strategy()

@@ -1,0 +1,46 @@
+"""tools/mutation.py: the parts of `make mutation` that do not need a mutmut run."""
+
+import pytest
+
+from tools import mutation
+
+
+def test_module_prefix_is_mutmuts_mutant_name_prefix():
+    assert mutation.module_prefix("utils/devices.py") == "utils.devices."
+    assert mutation.module_prefix("utils/explain/tabular.py") == "utils.explain.tabular."
+    with pytest.raises(ValueError, match="expected a path to a .py file"):
+        mutation.module_prefix("utils.devices")
+
+
+def test_function_of_names_functions_and_methods():
+    assert mutation.function_of("utils.data.x_load_co2__mutmut_3") == "load_co2"
+    assert mutation.function_of("utils.devices.xǁAcceleratorInfoǁdescribe__mutmut_1") == "AcceleratorInfo.describe"
+
+
+def test_changed_lines_are_the_added_lines_of_a_diff():
+    diff = "--- a.py\n+++ a.py\n@@ -1,2 +1,2 @@\n def f():\n-    return 1\n+    return 2\n"
+    assert mutation.changed_lines(diff) == ["return 2"]
+
+
+def test_equivalent_entries_need_three_fields(tmp_path):
+    listing = tmp_path / "equivalent.txt"
+    listing.write_text("# comment\n\nf | return 2 | same value\n", encoding="utf-8")
+    assert mutation.read_equivalents(listing) == [("f", "return 2", "same value")]
+    listing.write_text("f | return 2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="equivalent.txt:1: expected 'function | mutated line | reason'"):
+        mutation.read_equivalents(listing)
+    assert mutation.read_equivalents(tmp_path / "missing.txt") == []
+
+
+def test_the_listed_equivalent_mutants_parse():
+    for function, line, reason in mutation.read_equivalents():
+        assert function and line and reason
+
+
+def test_markdown_table_has_one_row_per_module_and_lists_survivors():
+    result = {"module": "utils/x.py", "total": 10, "killed": 8, "timeout": 1, "survived": 1, "no_tests": 0,
+              "other": 0, "equivalent": 0, "score": 0.9, "seconds": 90.0,
+              "survivors": [{"mutant": "utils.x.x_f__mutmut_1", "status": "survived", "diff": "+    return 2"}]}
+    text = mutation.markdown([result])
+    assert "| utils/x.py | 10 | 8 | 1 | 1 | 0 | 0 | 0 | 90.0% | 1.5 min |" in text
+    assert "### utils.x.x_f__mutmut_1 (survived)" in text
