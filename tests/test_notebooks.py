@@ -182,6 +182,7 @@ TENSORFLOW_ONLY_SECTIONS = {
         "This section (tf-keras-vis)",
         "The Score-CAM timings and the tf-keras-vis loop",
     ],
+    "chapters/08_evaluating_explanations.ipynb": ["The Score-CAM row (tf-keras-vis)"],
     "chapters/11_tools.ipynb": ["This comparison (JAX in a second process, TensorFlow here)"],
 }
 REQUIRE_BACKEND = re.compile(r"require_backend\(\s*[\"'](\w+)[\"']\s*,\s*[\"']([^\"']+)[\"']")
