@@ -87,6 +87,22 @@ def check_linear_gradients():
     np.testing.assert_allclose(attributions, (x - baseline)[..., 0] * expected, atol=1e-5)
 
 
+def check_gradients_follow_the_current_weights():
+    """Gradients use the model's weights at each call (under JAX the compiled gradient takes them as arguments)."""
+    from utils.explain import saliency
+
+    for activation in (None, "softmax"):  # softmax: the rebuilt model's copied output layer is refreshed too
+        model = linear_model(activation=activation)
+        x = np.random.default_rng(3).normal(size=(4, 3, 4, 1)).astype("float32")
+        targets = np.array([0, 1, 2, 0])
+        before = saliency.vanilla_gradients(model, x, targets)
+        kernel, bias = model.get_weights()
+        model.set_weights([-2.0 * kernel, bias])
+        np.testing.assert_allclose(saliency.vanilla_gradients(model, x, targets), -2.0 * before, atol=1e-5)
+        np.testing.assert_allclose(saliency.integrated_gradients(model, x, targets, steps=2),
+                                   -2.0 * x[..., 0] * before, atol=1e-5)
+
+
 def check_sigmoid_head():
     """A single-unit head: target 1 explains +logit, target 0 explains -logit (the sigmoid is dropped)."""
     from utils.explain import saliency
@@ -142,8 +158,8 @@ def check_one_dimensional():
     assert saliency.find_spatial_layer(model) == "conv_1"
 
 
-KNOWN_ANSWERS = [check_linear_gradients, check_sigmoid_head, check_completeness, check_gradcam_region,
-                 check_one_dimensional]
+KNOWN_ANSWERS = [check_linear_gradients, check_gradients_follow_the_current_weights, check_sigmoid_head,
+                 check_completeness, check_gradcam_region, check_one_dimensional]
 
 
 @pytest.mark.parametrize("check", KNOWN_ANSWERS, ids=lambda check: check.__name__)

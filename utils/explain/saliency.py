@@ -395,10 +395,48 @@ def _require_tensorflow(what: str) -> None:
 # --------------------------------------------------------------------------
 
 
+# Compiled gradient functions under JAX, one per rebuilt model (see _jax_input_gradient_function).
+_JAX_GRADIENTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _jax_input_gradient_function(flat: Any) -> Any:
+    """``grad(inputs, targets, trainable, non_trainable)``: d (sum of target scores) / d inputs, under JAX.
+
+    ``jax.grad`` of the model's ``stateless_call``, compiled with ``jax.jit`` once
+    per rebuilt model (and traced once per chunk shape). The weights are
+    arguments, not constants of the compiled function, so a model trained
+    further, or an output layer whose weights were copied again, is explained
+    with its current weights.
+    """
+    function = _JAX_GRADIENTS.get(flat)
+    if function is None:
+        import jax
+
+        def total_score(inputs, rows, trainable, non_trainable):
+            outputs, _ = flat.stateless_call(trainable, non_trainable, inputs, training=False)
+            return _keras().ops.sum(_scores_from_outputs(outputs, rows))
+
+        function = _JAX_GRADIENTS[flat] = jax.jit(jax.grad(total_score))
+    return function
+
+
 def _input_gradients(flat: Any, x: np.ndarray, targets: np.ndarray, batch_size: int) -> np.ndarray:
-    """d score / d x for every row, in chunks of ``batch_size`` rows (one forward and one backward each)."""
+    """d score / d x for every row, in chunks of ``batch_size`` rows (one forward and one backward each).
+
+    Under JAX the gradient is compiled once per model (:func:`_jax_input_gradient_function`);
+    under TensorFlow it runs through :func:`utils.training.gradients`.
+    """
     from ..training import gradients
 
+    if _keras().backend.backend() == "jax":
+        gradient = _jax_input_gradient_function(flat)
+        trainable = [variable.value for variable in flat.trainable_variables]
+        non_trainable = [variable.value for variable in flat.non_trainable_variables]
+        return np.concatenate([
+            np.asarray(gradient(x[start : start + batch_size], targets[start : start + batch_size].astype(np.int32),
+                                trainable, non_trainable))
+            for start in range(0, len(x), batch_size)
+        ])
     chunks = []
     for start in range(0, len(x), batch_size):
         rows = targets[start : start + batch_size]
