@@ -229,3 +229,138 @@ def test_mnist1d_published_baselines_are_the_papers_numbers():
     assert published["logistic_regression"] == 0.32 and published["mlp"] == 0.68
     assert published["cnn"] == 0.94 and published["gru"] == 0.91
     assert all(0.0 < value < 1.0 for value in published.values())
+
+
+def test_loaders_name_their_parts_and_standardise_only_the_tables():
+    cancer = data.load_breast_cancer()
+    assert cancer.name == "breast_cancer" and cancer.target_names == ("malignant", "benign")
+    assert cancer.feature_names[0] == "mean radius" and cancer.y_train.dtype == np.int64
+    np.testing.assert_allclose(cancer.x_train.mean(axis=0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(cancer.x_train.std(axis=0), 1.0, atol=1e-4)
+    assert cancer.mean.shape == cancer.scale.shape == (30,)
+    diabetes = data.load_diabetes()
+    assert diabetes.name == "diabetes" and diabetes.target_names == ("progression",)
+    assert diabetes.y_train.dtype == np.float32
+    digits = data.load_digits()
+    assert digits.name == "digits" and digits.target_names == tuple("0123456789")
+    assert digits.feature_names[:2] == ("pixel_0_0", "pixel_0_1") and digits.feature_names[-1] == "pixel_7_7"
+
+
+@pytest.mark.parametrize("loader", [data.load_digits, data.load_diabetes, data.load_breast_cancer])
+def test_loaders_default_split_seed_is_zero(loader):
+    np.testing.assert_array_equal(loader().y_test, loader(split_seed=0).y_test)
+    np.testing.assert_array_equal(loader().x_val, loader(0.15, 0.2, 0).x_val)
+
+
+def test_datasplit_repr_in_full():
+    assert repr(data.load_digits()) == "DataSplit('digits': train 1169, val 269, test 359, x shape (64,))"
+
+
+def test_standardize_scales_features_whose_spread_is_below_one():
+    x = np.column_stack([np.linspace(0.0, 0.5, 20), np.linspace(0.0, 50.0, 20)])
+    (x_std,), _, scale = data.standardize(x)
+    np.testing.assert_allclose(scale, x.std(axis=0))
+    np.testing.assert_allclose(x_std.std(axis=0), 1.0, atol=1e-5)
+
+
+def test_permute_positions_keeps_labels_and_permutes_everything_positional():
+    split = data.load_mnist1d()
+    permuted, perm = data.permute_positions(split)
+    again, same = data.permute_positions(split, seed=0)
+    np.testing.assert_array_equal(perm, same)  # the default seed is 0
+    np.testing.assert_array_equal(permuted.x_val, again.x_val)
+    np.testing.assert_array_equal(permuted.x_val, split.x_val[:, perm])
+    for part in ("y_train", "y_val", "y_test"):
+        np.testing.assert_array_equal(getattr(permuted, part), getattr(split, part))
+    assert permuted.feature_names == tuple(split.feature_names[i] for i in perm)
+    assert permuted.target_names == split.target_names
+    assert permuted.name == "mnist1d (positions permuted)"
+    assert not np.array_equal(data.permute_positions(split, seed=1)[1], perm)
+    bare = data.DataSplit(*(np.zeros((2, 3)) for _ in range(6)))  # no feature names
+    assert data.permute_positions(bare)[0].feature_names == ()
+    with pytest.raises(TypeError, match="^data must be a DataSplit; got ndarray"):
+        data.permute_positions(split.x_train)
+    with pytest.raises(ValueError, match="^seed must be"):
+        data.permute_positions(split, seed=-1)
+
+
+def test_split_indices_defaults_and_messages_name_the_argument():
+    for a, b in zip(data.split_indices(50), data.split_indices(50, 0.15, 0.2, split_seed=0)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="^test_fraction must be"):
+        data.split_indices(100, test_fraction=1.5)
+    with pytest.raises(ValueError, match="^split_seed must be a non-negative int"):
+        data.split_indices(100, split_seed=-1)
+    with pytest.raises(ValueError, match="^val_fraction \\+ test_fraction must be below 1 so that training "
+                                         "data remains; got 0.5 \\+ 0.6"):
+        data.split_indices(100, 0.5, 0.6)
+
+
+def test_split_indices_refuses_a_split_that_rounds_training_away():
+    with pytest.raises(ValueError, match="^the split leaves no training examples; lower val_fraction or "
+                                         "test_fraction.$"):
+        data.split_indices(2, 0.45, 0.45)  # one validation and one test example, none to train on
+    train, val, test = data.split_indices(3, 1 / 3, 1 / 3)  # one of each is fine
+    assert (len(train), len(val), len(test)) == (1, 1, 1)
+
+
+def test_table_loaders_target_dtypes_in_every_part():
+    for split, dtype in ((data.load_digits(), np.int64), (data.load_diabetes(), np.float32)):
+        assert split.y_train.dtype == split.y_val.dtype == split.y_test.dtype == dtype
+
+
+def test_load_digits_pixels_span_zero_to_one_and_bad_flag_is_named():
+    split = data.load_digits()
+    assert split.x_train.min() == 0.0 and split.x_train.max() == 1.0  # 16 is the brightest pixel
+    with pytest.raises(TypeError, match="^as_images must be True or False"):
+        data.load_digits(as_images="yes")
+
+
+def test_load_mnist1d_is_the_generators_data_with_a_stratified_validation_part():
+    split = data.load_mnist1d()
+    x, y, x_test, y_test = data._mnist1d_arrays(False)
+    np.testing.assert_array_equal(split.x_test, x_test)
+    np.testing.assert_array_equal(split.y_test, y_test)
+    assert split.x_train.shape == (len(split.y_train), 40) and split.y_val.shape == (len(split.x_val),)
+    expected = np.round(0.1 * np.bincount(y, minlength=10))
+    np.testing.assert_array_equal(np.bincount(split.y_val, minlength=10), expected)
+    assert split.feature_names == tuple(f"t{i}" for i in range(40))
+    assert split.target_names == tuple("0123456789") and split.name == "mnist1d"
+    np.testing.assert_array_equal(split.x_val, data.load_mnist1d(split_seed=0).x_val)  # the default seed
+    other = data.load_mnist1d(split_seed=1)
+    assert other.sizes() == split.sizes() and not np.array_equal(other.y_val, split.y_val)
+    with pytest.raises(TypeError, match="^as_sequence must be True or False"):
+        data.load_mnist1d(as_sequence=1)
+
+
+def test_load_co2_is_indexed_by_date():
+    assert data.load_co2().index.name == "date"
+
+
+def test_ordinals_of_every_day_of_a_month():
+    expected = ["1st", "2nd", "3rd"] + [f"{d}th" for d in range(4, 21)] + ["21st", "22nd", "23rd"] + [
+        f"{d}th" for d in range(24, 31)] + ["31st"]
+    import datetime
+
+    days = [data.format_date(datetime.date(2021, 1, d), "ordinal_of").split(" ")[0] for d in range(1, 32)]
+    assert days == expected
+    with pytest.raises(TypeError, match="^date must be a datetime.date; got str"):
+        data.format_date("2021-03-03", "dotted")
+
+
+def test_make_date_pairs_covers_the_whole_year_range_and_checks_its_bounds():
+    _, targets = data.make_date_pairs(3000, start_year=2000, end_year=2000)
+    assert min(targets) == "2000-01-01" and max(targets) == "2000-12-31"
+    assert data.make_date_pairs(5) == data.make_date_pairs(5, seed=0)
+    _, targets = data.make_date_pairs(2000)
+    assert min(targets)[:4] == "1950" and max(targets)[:4] == "2049"  # the default years
+    assert data.make_date_pairs(2, start_year=1, end_year=1)[1][0].startswith("0001-")
+    assert data.make_date_pairs(2, start_year=9999, end_year=9999)[1][0].startswith("9999-")
+    with pytest.raises(ValueError, match="^start_year must be a positive int"):
+        data.make_date_pairs(2, start_year=0)
+    with pytest.raises(ValueError, match="^end_year must be a positive int"):
+        data.make_date_pairs(2, start_year=1, end_year=0)
+    with pytest.raises(ValueError, match="^need start_year <= end_year <= 9999; got 2000 and 10000"):
+        data.make_date_pairs(2, start_year=2000, end_year=10000)
+    with pytest.raises(ValueError, match="^seed must be a non-negative int"):
+        data.make_date_pairs(2, seed=-1)

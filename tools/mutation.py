@@ -20,6 +20,7 @@ Timeouts count as killed (the mutant made the tests hang), as mutmut does.
     python -m tools.mutation                      # the default modules
     python -m tools.mutation utils/devices.py     # one module
     python -m tools.mutation --report-only        # re-read mutants/ without running
+    python -m tools.mutation --resume             # finish an interrupted run
 
 It is slow (minutes per module on two cores) and is not part of ``make test``.
 """
@@ -113,11 +114,21 @@ def mutmut_cli(args: List[str]) -> None:
     cli(args=args, prog_name="mutmut")
 
 
-def run_module(path: str, workers: int) -> float:
-    """Run mutmut on the mutants of one module; return the wall time in seconds."""
+def unfinished_mutants(path: str) -> List[str]:
+    """Mutants of one module that an interrupted run left without a verdict."""
+    from mutmut.mutation.data import SourceFileMutationData
+
+    data = SourceFileMutationData(path=Path(path))
+    data.load()
+    prefix = module_prefix(path)
+    return sorted(name for name, code in data.exit_code_by_key.items() if name.startswith(prefix) and code is None)
+
+
+def run_module(path: str, workers: int, names: List[str] | None = None) -> float:
+    """Run mutmut on the mutants of one module (or only ``names``); return the wall time in seconds."""
     start = time.perf_counter()
     command = [sys.executable, "-c", "import sys; from tools.mutation import mutmut_cli; mutmut_cli(sys.argv[1:])",
-               "run", "--max-children", str(workers), module_prefix(path) + "*"]
+               "run", "--max-children", str(workers), *(names or [module_prefix(path) + "*"])]
     log = ROOT / "_build" / f"mutation-{module_prefix(path)[:-1]}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     print(f"    progress: {log.relative_to(ROOT)}", flush=True)
@@ -220,6 +231,8 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("MUTATION_WORKERS", "1")),
                         help="mutants tested at once (default 1, or MUTATION_WORKERS)")
     parser.add_argument("--report-only", action="store_true", help="summarize mutants/ without running mutmut")
+    parser.add_argument("--resume", action="store_true",
+                        help="test only the mutants an interrupted run left unchecked (times add up)")
     parser.add_argument("--output", type=Path, default=ROOT / "_build" / "mutation.json")
     args = parser.parse_args(argv)
 
@@ -230,7 +243,12 @@ def main(argv: List[str] | None = None) -> int:
         previous = {r["module"]: r for r in json.loads(args.output.read_text(encoding="utf-8"))["modules"]}
     for path in args.modules:
         seconds = previous.get(path, {}).get("seconds")
-        if not args.report_only:
+        if args.resume:
+            names = unfinished_mutants(path)
+            print(f"mutmut: {path}, {len(names)} unchecked mutants", flush=True)
+            if names:
+                seconds = round((seconds or 0.0) + run_module(path, args.workers, names), 1)
+        elif not args.report_only:
             print(f"mutmut: {path}", flush=True)
             seconds = round(run_module(path, args.workers), 1)
         result = summarize(path, equivalents)
