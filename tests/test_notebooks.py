@@ -184,6 +184,10 @@ TENSORFLOW_ONLY_SECTIONS = {
     ],
     "chapters/08_evaluating_explanations.ipynb": ["The Score-CAM row (tf-keras-vis)"],
     "chapters/11_tools.ipynb": ["This comparison (JAX in a second process, TensorFlow here)"],
+    "chapters/09_scale.ipynb": [
+        "This comparison (tf.distribute.MirroredStrategy)",
+        "The TensorFlow-vs-JAX ratio (TensorFlow in this process)",
+    ],
 }
 REQUIRE_BACKEND = re.compile(r"require_backend\(\s*[\"'](\w+)[\"']\s*,\s*[\"']([^\"']+)[\"']")
 

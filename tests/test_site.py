@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MAX_PAGE_BYTES = 2 * 1024 * 1024  # a page with its images
 API_MODULES = [
     "utils", "utils.data", "utils.audio", "utils.devices", "utils.training", "utils.models", "utils.transformer",
-    "utils.sequences", "utils.metrics", "utils.plots", "utils.costs", "utils.reference.conv",
+    "utils.sequences", "utils.metrics", "utils.plots", "utils.costs", "utils.scale", "utils.reference.conv",
     "utils.reference.recurrent", "utils.explain.tabular", "utils.explain.saliency", "utils.explain.evaluation",
 ]
 GLOSSARY_TERMS = [
