@@ -23,8 +23,7 @@ import numpy as np
 
 from ._checks import ArgumentError, check_array, check_bool, check_number, check_positive_int, check_seed
 
-TONE_WORDS = ("low", "high", "rise", "fall", "low-high", "high-low")
-"""The classes of :func:`make_tone_words`, in label order."""
+TONE_WORDS = ("low", "high", "rise", "fall", "low-high", "high-low")  # the classes, in label order
 
 LOW_HZ, HIGH_HZ = 500.0, 1300.0  # the two frequency levels of every contour, before the pitch factor
 
