@@ -345,3 +345,29 @@ def test_grid_and_ridge_arguments_are_checked(regression_data):
         explain.weighted_ridge(x, y, np.ones(3))
     with pytest.raises(ValueError, match="alpha must be a finite number >= 0"):
         explain.weighted_ridge(x, y, np.ones(len(y)), alpha=-1.0)
+
+
+def test_weighted_fits_name_bad_arguments_and_ignore_zero_weights():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    weights = np.r_[np.zeros(5), np.ones(25)]
+    coef, intercept = explain.weighted_ridge(x, y, weights)
+    coef_rest, intercept_rest = explain.weighted_ridge(x[5:], y[5:], np.ones(25), alpha=1.0)  # default alpha
+    np.testing.assert_allclose(coef, coef_rest, atol=1e-12)
+    assert intercept == pytest.approx(intercept_rest, abs=1e-12)
+    assert np.all(np.isfinite(explain.weighted_ridge(x, y, np.full(30, 0.01))[0]))  # a sum below 1 is fine
+    for bad in (np.r_[-1.0, np.ones(29)], np.zeros(30)):
+        with pytest.raises(ValueError, match="^weights must be non-negative with a positive sum.$"):
+            explain.weighted_ridge(x, y, bad)
+    with pytest.raises(ValueError, match="^x must"):
+        explain.weighted_ridge(np.ones(3), y, weights)
+    with pytest.raises(ValueError, match="^y has 2 entries but 30 were expected"):
+        explain.weighted_ridge(x, y[:2], weights)
+    with pytest.raises(ValueError, match="^y_fit has 2 entries but 3 were expected"):
+        explain.weighted_r2(np.arange(3.0), np.zeros(2), np.ones(3))
+    with pytest.raises(ValueError, match="^weights has 2 entries but 3 were expected"):
+        explain.weighted_r2(np.arange(3.0), np.zeros(3), np.ones(2))
+    with pytest.raises(ValueError, match="^y must"):
+        explain.weighted_r2(np.zeros((3, 2)), np.zeros(3), np.ones(3))
+    with pytest.raises(ValueError, match="^y is constant under the weights, so R\\^2 is undefined.$"):
+        explain.weighted_r2(np.r_[1.0, 1.0, 5.0], np.zeros(3), np.r_[1.0, 1.0, 0.0])
