@@ -121,6 +121,14 @@ def chromium():
         browser.close()
 
 
+def _navigation_cut_short(request):
+    """A redirect page's own navigation (index.html -> intro.html) that closing the page aborted.
+
+    Not a fault of the page: what the redirect leads to is visited and checked as a page of its own.
+    """
+    return request.is_navigation_request() and "ERR_ABORTED" in (request.failure or "")
+
+
 def visit(browser, url, origin, screenshot=None):
     """Open ``url`` in a fresh page; return what it showed and what it asked for."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -138,11 +146,15 @@ def visit(browser, url, origin, screenshot=None):
     page.on("console", lambda msg: msg.type == "error" and report["console_errors"].append(msg.text))
     page.on("pageerror", lambda error: report["console_errors"].append(f"uncaught: {error}"))
     page.on("requestfailed", lambda request: request.url.startswith(origin)
+            and not _navigation_cut_short(request)
             and report["failed_requests"].append(request.url))
     page.on("response", lambda response: response.status >= 400
             and report["failed_requests"].append(f"{response.status} {response.url}"))
-    response = page.goto(url, wait_until="load", timeout=PAGE_TIMEOUT_MS)
+    # Wait for the response only, then for the page to load: a redirect page (index.html) may start its
+    # own navigation before its load event, which would make goto(wait_until="load") fail.
+    response = page.goto(url, wait_until="commit", timeout=PAGE_TIMEOUT_MS)
     report["status"] = response.status if response else None
+    page.wait_for_load_state("load", timeout=PAGE_TIMEOUT_MS)
     for attempt in range(3):  # a redirect page (index.html) navigates on by itself
         try:
             report.update(page.evaluate(INSPECT_JS))
