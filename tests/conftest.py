@@ -6,6 +6,7 @@ The fixture notebooks under tests/fixtures are inputs for the harness tests
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,15 @@ def run_python(args, env_updates=None, timeout=300, cwd=ROOT):
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def exactly(message):
+    """A ``pytest.raises(match=...)`` pattern for exactly ``message``, first character to last.
+
+    A bad-input test asserts the whole message (the argument's name, what was expected and
+    what was given), so that a message that loses any of them fails a test.
+    """
+    return "^" + re.escape(message) + "$"
 
 
 def probe(mode, **env_updates):

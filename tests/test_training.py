@@ -14,7 +14,7 @@ from keras import ops  # noqa: E402
 
 from utils import training  # noqa: E402
 
-from conftest import run_python  # noqa: E402
+from conftest import exactly, run_python  # noqa: E402
 
 TENSORFLOW = keras.backend.backend() == "tensorflow"
 
@@ -40,15 +40,42 @@ def test_gradients_of_an_unused_input_are_zero():
     np.testing.assert_array_equal(grad_y, np.zeros(2))
 
 
+def test_gradients_jax_branch_differentiates_every_input(monkeypatch):
+    """The jax.grad branch, run here whatever the active backend (the function is written in jax.numpy)."""
+    jnp = pytest.importorskip("jax.numpy")
+    monkeypatch.setattr(training, "_keras_backend", lambda: "jax")
+    a, b, unused = np.array([1.0, 2.0]), np.array([[3.0], [-1.0]]), np.ones(4)
+    grad_a, grad_b, grad_unused = training.gradients(
+        lambda p, q, r: jnp.sum(p * q[:, 0]) + jnp.sum(q**2), a, b, unused
+    )
+    np.testing.assert_allclose(grad_a, b[:, 0])
+    np.testing.assert_allclose(grad_b, a[:, None] + 2 * b)
+    np.testing.assert_array_equal(grad_unused, np.zeros(4))
+    assert [g.dtype for g in (grad_a, grad_b)] == [np.float32, np.float32]
+    (grad,) = training.gradients(lambda v: jnp.reshape(jnp.sum(v), (1, 1)), np.ones(3))  # a 1x1 value is a scalar
+    np.testing.assert_array_equal(grad, np.ones(3))
+    with pytest.raises(utils.ArgumentError) as info:  # JAX adds a note to the exception, hence no match=
+        training.gradients(lambda v: v * 2, np.ones(3))
+    assert str(info.value) == "function must return a scalar; got a value of shape (3,)."
+
+
+def test_gradients_refuse_a_backend_without_a_branch(monkeypatch):
+    monkeypatch.setattr(training, "_keras_backend", lambda: "numpy")
+    with pytest.raises(ValueError, match=exactly(
+            "gradients() supports the tensorflow and jax backends; the active backend is 'numpy'.")):
+        training.gradients(lambda v: v, np.ones(1))
+
+
 def test_gradients_reject_bad_input():
-    with pytest.raises(TypeError, match="function must be callable"):
+    with pytest.raises(TypeError, match=exactly("function must be callable; got str.")):
         training.gradients("not a function", np.ones(2))
-    with pytest.raises(ValueError, match="arrays: give at least one array"):
+    with pytest.raises(ValueError, match=exactly("arrays: give at least one array to differentiate with respect to.")):
         training.gradients(lambda: 0.0)
-    with pytest.raises(TypeError, match=r"arrays\[1\] must be numeric"):
+    with pytest.raises(TypeError, match=exactly("arrays[1] must be numeric; got dtype <U1.")):
         training.gradients(lambda x, s: ops.sum(x), np.ones(2), np.array(["a", "b"]))
-    with pytest.raises(ValueError, match="function must return a scalar"):
+    with pytest.raises(ValueError) as info:  # under JAX the exception carries a note, hence no match=
         training.gradients(lambda x: x * 2, np.ones(3))
+    assert str(info.value) == "function must return a scalar; got a value of shape (3,)."
 
 
 @pytest.mark.slow
@@ -136,18 +163,39 @@ def test_gradient_tape_loop_matches_fit_batch_for_batch():
 def test_gradient_tape_loop_rejects_bad_input():
     x, y = small_problem()
     model, loss, opt = small_model(), keras.losses.MeanSquaredError(), keras.optimizers.SGD(0.1)
-    with pytest.raises(TypeError, match="keras.Model"):
+    with pytest.raises(TypeError, match=exactly("model must be a keras.Model; got str.")):
         training.train_with_gradient_tape("model", loss, opt, x, y)
-    with pytest.raises(TypeError, match="loss_fn"):
+    with pytest.raises(TypeError, match=exactly("loss_fn must be callable; got NoneType.")):
         training.train_with_gradient_tape(model, None, opt, x, y)
-    with pytest.raises(TypeError, match="optimizer"):
+    with pytest.raises(TypeError, match=exactly("optimizer must be a keras optimizer; got str.")):
         training.train_with_gradient_tape(model, loss, "sgd", x, y)
-    with pytest.raises(ValueError, match="epochs"):
+    with pytest.raises(ValueError, match=exactly("epochs must be a positive int; got 0.")):
         training.train_with_gradient_tape(model, loss, opt, x, y, epochs=0)
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match=exactly("batch_size must be a positive int; got 2.5.")):
         training.train_with_gradient_tape(model, loss, opt, x, y, batch_size=2.5)
-    with pytest.raises(ValueError, match="same number of examples"):
+    with pytest.raises(ValueError, match=exactly("x and y must have the same number of examples; got 50 and 10.")):
         training.train_with_gradient_tape(model, loss, opt, x, y[:10])
+    for bad_x, bad_y in ((np.float32(1.0), y), (x, np.float32(1.0))):
+        with pytest.raises(ValueError, match=exactly("x and y must be arrays with one row per example.")):
+            training.train_with_gradient_tape(model, loss, opt, bad_x, bad_y)
+    with pytest.raises(ValueError, match=exactly("x and y are empty; give at least one example.")):
+        training.train_with_gradient_tape(model, loss, opt, x[:0], y[:0])
+
+
+@pytest.mark.skipif(not TENSORFLOW, reason="GradientTape loop is TensorFlow-only")
+def test_gradient_tape_loop_defaults_to_one_epoch_of_batches_of_32():
+    x, y = small_problem()  # 50 examples: batches of 32 and 18
+    model, optimizer = small_model(), keras.optimizers.SGD(0.01)
+    history = training.train_with_gradient_tape(model, keras.losses.MeanSquaredError(), optimizer, x, y)
+    assert len(history["loss"]) == 1 and int(optimizer.iterations) == 2
+
+
+def test_gradient_tape_loop_refuses_another_backend(monkeypatch):
+    monkeypatch.setattr(training, "_keras_backend", lambda: "jax")
+    with pytest.raises(RuntimeError, match=exactly(
+            "train_with_gradient_tape needs the tensorflow backend; the active backend is 'jax'. "
+            "Use model.fit, or set KERAS_BACKEND=tensorflow before the set-up cell.")):
+        training.train_with_gradient_tape(None, None, None, None, None)
 
 
 # learning_rate_sweep -----------------------------------------------------------------
@@ -174,6 +222,32 @@ def test_learning_rate_sweep_starts_every_run_from_the_same_weights():
     np.testing.assert_allclose(again[0.05]["loss"], results[0.05]["loss"], rtol=1e-6)
 
 
+def test_learning_rate_sweep_is_the_recipe_written_out(capsys):
+    """Each run: reseed, build, fit on array_dataset (shuffled by the seed), validation as one batch."""
+    x, y = small_problem()
+
+    def build(learning_rate):
+        model = small_model()
+        model.compile(keras.optimizers.SGD(learning_rate), keras.losses.MeanSquaredError())
+        return model
+
+    def written_out(rate, epochs, batch_size, seed):
+        keras.utils.set_random_seed(seed)
+        model = build(rate)
+        history = model.fit(training.array_dataset(x[:40], y[:40], batch_size, shuffle=True, seed=seed),
+                            validation_data=(x[40:], y[40:]), epochs=epochs, verbose=0)
+        return history.history
+
+    defaults = training.learning_rate_sweep(build, 0.05, x[:40], y[:40], x[40:], y[40:])  # one rate, not a list
+    chosen = training.learning_rate_sweep(build, [0.05], x[:40], y[:40], x[40:], y[40:], epochs=3, batch_size=8,
+                                          seed=2)
+    assert capsys.readouterr().out == ""  # silent
+    for result, expected in ((defaults[0.05], written_out(0.05, 10, 32, 0)), (chosen[0.05], written_out(0.05, 3, 8, 2))):
+        assert set(result) == {"loss", "val_loss"}
+        for key in result:
+            np.testing.assert_allclose(result[key], expected[key], rtol=1e-5)
+
+
 def test_learning_rate_sweep_rejects_bad_input():
     x, y = small_problem()
 
@@ -182,31 +256,46 @@ def test_learning_rate_sweep_rejects_bad_input():
         model.compile(keras.optimizers.SGD(learning_rate), "mse")
         return model
 
-    for rates, match in (([], "learning_rates is empty"), ([0.1, -1.0], r"learning_rates\[1\] must be a finite number > 0"),
-                         ([float("inf")], r"learning_rates\[0\] must be a finite number"),
-                         ([0.1, 0.1], "learning_rates contains duplicates"), (["0.1"], r"learning_rates\[0\] must be")):
-        with pytest.raises(ValueError, match=match):
+    for rates, message in (
+        ([], "learning_rates is empty; give at least one positive learning rate."),
+        ([0.1, -1.0], "learning_rates[1] must be a finite number > 0; got -1.0."),
+        ([float("inf")], "learning_rates[0] must be a finite number > 0; got inf."),
+        ([0.1, 0.1], "learning_rates contains duplicates: [0.1, 0.1]."),
+        (["0.1"], "learning_rates[0] must be a finite number > 0; got '0.1'."),
+    ):
+        with pytest.raises(ValueError, match=exactly(message)):
             training.learning_rate_sweep(build, rates, x, y, x, y)
-    with pytest.raises(TypeError, match="build_and_compile"):
+    with pytest.raises(TypeError, match=exactly("build_and_compile must be callable; got NoneType.")):
         training.learning_rate_sweep(None, [0.1], x, y, x, y)
-    with pytest.raises(TypeError, match="compiled keras.Model"):
+    with pytest.raises(TypeError, match=exactly("build_and_compile must return a compiled keras.Model (call model.compile).")):
         training.learning_rate_sweep(lambda lr: small_model(), [0.1], x, y, x, y, epochs=1)
-    with pytest.raises(ValueError, match="seed"):
+    with pytest.raises(ValueError, match=exactly("seed must be a non-negative int; got -1.")):
         training.learning_rate_sweep(build, [0.1], x, y, x, y, seed=-1)
-    with pytest.raises(ValueError, match="epochs"):
+    with pytest.raises(ValueError, match=exactly("epochs must be a positive int; got 0.")):
         training.learning_rate_sweep(build, [0.1], x, y, x, y, epochs=0)
-    with pytest.raises(ValueError, match="same number of examples"):
+    with pytest.raises(ValueError, match=exactly("x and y must have the same number of examples; got 3 and 50.")):
         training.learning_rate_sweep(build, [0.1], x, y, x[:3], y)
 
 
 # --- array_dataset ---------------------------------------------------------------
 
 
+@pytest.fixture(params=["active backend", "PyDataset"])
+def dataset_kind(request, monkeypatch):
+    """array_dataset as the active backend builds it, and the PyDataset it builds off TensorFlow."""
+    if request.param == "PyDataset":
+        monkeypatch.setattr(training, "_keras_backend", lambda: "jax")
+    return request.param
+
+
 def _epoch_rows(dataset):
-    return np.concatenate([np.asarray(features) for features, _ in dataset])[:, 0]
+    rows = np.concatenate([np.asarray(features) for features, _ in dataset])[:, 0]
+    if hasattr(dataset, "on_epoch_end"):  # a PyDataset: fit calls this at the end of every epoch
+        dataset.on_epoch_end()
+    return rows
 
 
-def test_array_dataset_batches_in_order_without_shuffle():
+def test_array_dataset_batches_in_order_without_shuffle(dataset_kind):
     x = np.arange(10, dtype="float32").reshape(10, 1)
     y = np.arange(10) % 2
     batches = list(training.array_dataset(x, y, batch_size=4))
@@ -215,7 +304,7 @@ def test_array_dataset_batches_in_order_without_shuffle():
     np.testing.assert_array_equal(np.concatenate([np.asarray(t) for _, t in batches]), y)
 
 
-def test_array_dataset_shuffle_is_seeded_and_reshuffles_every_epoch():
+def test_array_dataset_shuffle_is_seeded_and_reshuffles_every_epoch(dataset_kind):
     x = np.arange(50, dtype="float32").reshape(50, 1)
     first = training.array_dataset(x, x[:, 0], batch_size=8, shuffle=True, seed=3)
     epoch_1, epoch_2 = _epoch_rows(first), _epoch_rows(first)
@@ -227,7 +316,7 @@ def test_array_dataset_shuffle_is_seeded_and_reshuffles_every_epoch():
     np.testing.assert_array_equal(epoch_1, again)  # the same seed gives the same order
 
 
-def test_array_dataset_accepts_several_inputs_and_no_targets():
+def test_array_dataset_accepts_several_inputs_and_no_targets(dataset_kind):
     a, b = np.zeros((6, 3), "float32"), np.ones((6, 2), "float32")
     (first_a, first_b), target = next(iter(training.array_dataset((a, b), np.arange(6), batch_size=6)))
     assert first_a.shape == (6, 3) and first_b.shape == (6, 2) and target.shape == (6,)
@@ -235,7 +324,17 @@ def test_array_dataset_accepts_several_inputs_and_no_targets():
     assert only_x.shape == (2, 3)
 
 
-def test_array_dataset_fit_matches_numpy_fit():
+def test_array_datasets_pydataset_counts_batches_and_refuses_an_index_past_the_end(monkeypatch):
+    monkeypatch.setattr(training, "_keras_backend", lambda: "jax")
+    dataset = training.array_dataset(np.zeros((10, 1)), np.zeros(10), batch_size=4)
+    assert isinstance(dataset, keras.utils.PyDataset) and len(dataset) == 3
+    assert len(dataset[2][0]) == 2  # the last batch holds the remainder
+    for index in (-1, 3):
+        with pytest.raises(IndexError, match=exactly(f"batch {index} of 3")):
+            dataset[index]
+
+
+def test_array_dataset_fit_matches_numpy_fit(dataset_kind):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(40, 3)).astype("float32"), rng.normal(size=(40, 1)).astype("float32")
 
@@ -243,8 +342,8 @@ def test_array_dataset_fit_matches_numpy_fit():
         keras.utils.set_random_seed(0)
         model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)])
         model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
-        if use_dataset:
-            history = model.fit(training.array_dataset(x, y, batch_size=8), epochs=3, verbose=0)
+        if use_dataset:  # shuffle=False: fit would otherwise reorder a PyDataset's batches (not a tf.data one's)
+            history = model.fit(training.array_dataset(x, y, batch_size=8), epochs=3, shuffle=False, verbose=0)
         else:
             history = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
         return history.history["loss"]
@@ -252,22 +351,25 @@ def test_array_dataset_fit_matches_numpy_fit():
     np.testing.assert_allclose(fitted(True), fitted(False), rtol=1e-5)
 
 
+
 @pytest.mark.parametrize(
-    "kwargs, error, words",
+    "kwargs, error, message",
     [
-        (dict(x=np.zeros((3, 2)), y=np.zeros(4)), ValueError, "same number of examples"),
-        (dict(x=np.zeros((0, 2)), y=np.zeros(0)), ValueError, "empty"),
-        (dict(x=np.zeros((3, 2)), batch_size=0), ValueError, "batch_size"),
-        (dict(x=np.zeros((3, 2)), batch_size=2.5), ValueError, "batch_size"),
-        (dict(x=np.zeros((3, 2)), shuffle=True), ValueError, "seed"),
-        (dict(x=np.zeros((3, 2)), shuffle="yes", seed=0), TypeError, "shuffle"),
-        (dict(x=np.zeros((3, 2)), seed=-1), ValueError, "seed"),
-        (dict(x=np.float32(1.0)), ValueError, "one row per example"),
-        (dict(x=(), y=np.zeros(3)), ValueError, "at least one input"),
+        (dict(x=np.zeros((3, 2)), y=np.zeros(4)), ValueError,
+         "x and y must have the same number of examples; got lengths [3, 4]."),
+        (dict(x=np.zeros((0, 2)), y=np.zeros(0)), ValueError, "x is empty; give at least one example."),
+        (dict(x=np.zeros((3, 2)), batch_size=0), ValueError, "batch_size must be a positive int; got 0."),
+        (dict(x=np.zeros((3, 2)), batch_size=2.5), ValueError, "batch_size must be a positive int; got 2.5."),
+        (dict(x=np.zeros((3, 2)), shuffle=True), ValueError,
+         "shuffle=True needs a seed (an int >= 0) so that the batch order is reproducible."),
+        (dict(x=np.zeros((3, 2)), shuffle="yes", seed=0), TypeError, "shuffle must be True or False; got 'yes'."),
+        (dict(x=np.zeros((3, 2)), seed=-1), ValueError, "seed must be a non-negative int; got -1."),
+        (dict(x=np.float32(1.0)), ValueError, "x[0] must be an array with one row per example; got a scalar."),
+        (dict(x=(), y=np.zeros(3)), ValueError, "x is an empty tuple; give at least one input array."),
     ],
 )
-def test_array_dataset_rejects_bad_input(kwargs, error, words):
-    with pytest.raises(error, match=words):
+def test_array_dataset_rejects_bad_input(kwargs, error, message):
+    with pytest.raises(error, match=exactly(message)):
         training.array_dataset(**kwargs)
 
 
@@ -351,26 +453,28 @@ def test_fit_classifier_without_validation_has_no_validation_history():
 
 
 @pytest.mark.parametrize(
-    "kwargs, error, words",
+    "kwargs, error, message",
     [
-        (dict(model="not a model"), TypeError, "model"),
-        (dict(data=(np.zeros((3, 4)), np.zeros(3))), TypeError, "DataSplit"),
-        (dict(epochs=0), ValueError, "epochs"),
-        (dict(batch_size=-1), ValueError, "batch_size"),
-        (dict(steps_per_execution=0), ValueError, "steps_per_execution"),
-        (dict(learning_rate=0.0), ValueError, "learning_rate"),
-        (dict(learning_rate=float("nan")), ValueError, "learning_rate"),
-        (dict(seed=-1), ValueError, "seed"),
-        (dict(validate="yes"), TypeError, "validate"),
-        (dict(label_smoothing=1.0), ValueError, "label_smoothing"),
-        (dict(label_smoothing=-0.1), ValueError, "label_smoothing"),
+        (dict(model="not a model"), TypeError, "model must be a keras.Model; got str."),
+        (dict(data=(np.zeros((3, 4)), np.zeros(3))), TypeError,
+         "data must be a utils.data.DataSplit (x_train, y_train, x_val, y_val, x_test, y_test); "
+         "tuple lacks x_train, y_train, x_val, y_val, x_test, y_test."),
+        (dict(epochs=0), ValueError, "epochs must be a positive int; got 0."),
+        (dict(batch_size=-1), ValueError, "batch_size must be a positive int; got -1."),
+        (dict(steps_per_execution=0), ValueError, "steps_per_execution must be a positive int; got 0."),
+        (dict(learning_rate=0.0), ValueError, "learning_rate must be a finite number > 0; got 0.0."),
+        (dict(learning_rate=float("nan")), ValueError, "learning_rate must be a finite number > 0; got nan."),
+        (dict(seed=-1), ValueError, "seed must be a non-negative int; got -1."),
+        (dict(validate="yes"), TypeError, "validate must be True or False; got 'yes'."),
+        (dict(label_smoothing=1.0), ValueError, "label_smoothing must be a finite number in [0, 1); got 1.0."),
+        (dict(label_smoothing=-0.1), ValueError, "label_smoothing must be a finite number in [0, 1); got -0.1."),
     ],
 )
-def test_fit_classifier_rejects_bad_input(kwargs, error, words):
+def test_fit_classifier_rejects_bad_input(kwargs, error, message):
     arguments = dict(model=_tiny_classifier(), data=_small_split(), epochs=1, learning_rate=0.01, batch_size=8, seed=0)
     arguments.update(kwargs)
     model, data, epochs = arguments.pop("model"), arguments.pop("data"), arguments.pop("epochs")
-    with pytest.raises(error, match=words):
+    with pytest.raises(error, match=exactly(message)):
         training.fit_classifier(model, data, epochs, **arguments)
 
 
@@ -391,16 +495,17 @@ def test_predict_logits_equals_predict_in_chunks_and_for_several_inputs():
 
 
 @pytest.mark.parametrize(
-    "model, x, kwargs, error, words",
+    "model, x, kwargs, error, message",
     [
-        ("not a model", np.zeros((3, 4)), {}, TypeError, "model"),
-        (None, np.zeros((3, 4)), dict(batch_size=0), ValueError, "batch_size"),
-        (None, (np.zeros((3, 4)), np.zeros((2, 4))), {}, ValueError, "same number of examples"),
+        ("not a model", np.zeros((3, 4)), {}, TypeError, "model must be a keras.Model; got str."),
+        (None, np.zeros((3, 4)), dict(batch_size=0), ValueError, "batch_size must be a positive int; got 0."),
+        (None, (np.zeros((3, 4)), np.zeros((2, 4))), {}, ValueError,
+         "the inputs in x must all have the same number of examples; got lengths [2, 3]."),
     ],
 )
-def test_predict_logits_rejects_bad_input(model, x, kwargs, error, words):
+def test_predict_logits_rejects_bad_input(model, x, kwargs, error, message):
     model = _tiny_classifier() if model is None else model
-    with pytest.raises(error, match=words):
+    with pytest.raises(error, match=exactly(message)):
         training.predict_logits(model, x, **kwargs)
 
 
@@ -415,7 +520,7 @@ def test_accuracy_matches_evaluate_and_ignores_the_compiled_loss():
     training.fit_classifier(smoothed, data, 1, learning_rate=0.01, batch_size=8, seed=0, label_smoothing=0.1)
     logits = smoothed.predict(data.x_test, verbose=0)
     assert training.accuracy(smoothed, data.x_test, data.y_test) == pytest.approx(np.mean(logits.argmax(axis=1) == data.y_test))
-    with pytest.raises(ValueError, match="one integer label per example"):
+    with pytest.raises(ValueError, match=exactly("y must hold one integer label per example, shape (16,); got shape (16, 2).")):
         training.accuracy(model, data.x_test, np.eye(2)[data.y_test])
 
 
@@ -465,20 +570,31 @@ def test_build_optimizer_state_creates_adams_moments_before_training():
 
 
 @pytest.mark.parametrize(
-    "call, words",
+    "call, message",
     [
-        (lambda: training.side_by_side({}), "networks"),
-        (lambda: training.side_by_side([_tiny_sequence_network("a")]), "networks"),
-        (lambda: training.side_by_side({"a": "not a model"}), r"networks\['a'\]"),
-        (lambda: training.side_by_side({"a": _tiny_sequence_network("a")}, name=""), "name"),
-        (lambda: training.side_by_side({"a": _tiny_sequence_network("a"), "b": _tiny_mlp_4()}), "same shape"),
-        (lambda: training.build_optimizer_state(_tiny_sequence_network("a")), "model must be a compiled"),
-        (lambda: training.build_optimizer_state("not a model"), "model must be a compiled"),
+        (lambda: training.side_by_side({}), "networks must be a non-empty dict of name -> keras.Model; got {}."),
+        (lambda: training.side_by_side([_tiny_sequence_network("a")]),
+         "networks must be a non-empty dict of name -> keras.Model; got [<Functional name=a, built=True>]."),
+        (lambda: training.side_by_side({"a": "not a model"}), "networks['a'] must be a keras.Model with one input; got str."),
+        (lambda: training.side_by_side({"a": _tiny_sequence_network("a")}, name=""),
+         "name must be a non-empty string; got ''."),
+        (lambda: training.side_by_side({"a": _tiny_sequence_network("a"), "b": _tiny_mlp_4()}),
+         "networks must all take inputs of the same shape; got [(4,), (5, 2)]."),
+        (lambda: training.build_optimizer_state(_tiny_sequence_network("a")),
+         "model must be a compiled keras.Model (call model.compile first); got Functional."),
+        (lambda: training.build_optimizer_state("not a model"),
+         "model must be a compiled keras.Model (call model.compile first); got str."),
     ],
 )
-def test_side_by_side_and_build_optimizer_state_reject_bad_input(call, words):
-    with pytest.raises(utils.ArgumentError, match=words):
+def test_side_by_side_and_build_optimizer_state_reject_bad_input(call, message):
+    with pytest.raises(utils.ArgumentError, match=exactly(message)):
         call()
+
+
+def test_side_by_side_is_named_side_by_side_unless_told():
+    networks = {"a": _tiny_sequence_network("a"), "b": _tiny_sequence_network("b")}
+    assert training.side_by_side(networks).name == "side_by_side"
+    assert training.side_by_side(networks, name="pair").name == "pair"
 
 
 def _tiny_mlp_4():
@@ -497,8 +613,12 @@ def test_time_training_steps_reports_the_model_and_its_losses():
     assert np.isfinite(report["loss_first"]) and report["loss_last"] < report["loss_first"]  # same batch, Adam
 
 
-@pytest.mark.parametrize("kwargs, name", [({"steps": 0}, "steps"), ({"batch_size": 2.5}, "batch_size"),
-                                          ({"seed": -1}, "seed"), ({"hidden_units": (4, 0)}, "hidden_units")])
-def test_time_training_steps_rejects_bad_arguments(kwargs, name):
-    with pytest.raises(utils.ArgumentError, match=name):
+@pytest.mark.parametrize("kwargs, message", [
+    ({"steps": 0}, "steps must be a positive int; got 0."),
+    ({"batch_size": 2.5}, "batch_size must be a positive int; got 2.5."),
+    ({"seed": -1}, "seed must be a non-negative int; got -1."),
+    ({"hidden_units": (4, 0)}, "hidden_units[1] must be a positive int; got 0."),
+])
+def test_time_training_steps_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(utils.ArgumentError, match=exactly(message)):
         training.time_training_steps(**kwargs)

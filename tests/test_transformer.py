@@ -9,6 +9,7 @@ utils.setup(quiet=True)
 
 import keras  # noqa: E402
 
+from conftest import exactly  # noqa: E402
 from utils import transformer as T  # noqa: E402
 
 
@@ -40,9 +41,9 @@ def test_identical_keys_average_the_values():
 
 
 def test_attention_rejects_mismatched_head_dimensions():
-    with pytest.raises(ValueError, match="same last \\(head\\) dimension"):
+    with pytest.raises(ValueError, match=exactly("query and key must have the same last (head) dimension d_k; got 4 and 5.")):
         T.scaled_dot_product_attention(np.ones((3, 4)), np.ones((3, 5)), np.ones((3, 5)))
-    with pytest.raises(ValueError, match="^key and value must have the same length"):
+    with pytest.raises(ValueError, match=exactly("key and value must have the same length (second-to-last dimension); got 3 and 2.")):
         T.scaled_dot_product_attention(np.ones((3, 4)), np.ones((3, 4)), np.ones((2, 4)))
 
 
@@ -50,7 +51,7 @@ def test_causal_mask_with_and_without_a_cache():
     np.testing.assert_array_equal(T.causal_mask(3), np.tril(np.ones((3, 3), bool)))
     # two new queries after three cached positions: they sit at positions 3 and 4
     np.testing.assert_array_equal(T.causal_mask(2, 5), [[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]])
-    with pytest.raises(ValueError, match="key_length"):
+    with pytest.raises(ValueError, match=exactly("key_length (2) must be >= query_length (4): queries cannot be ahead of the keys they attend to.")):
         T.causal_mask(4, 2)
 
 
@@ -63,17 +64,17 @@ def test_sinusoidal_encoding_formula_and_relative_position_property():
     # the dot product depends only on the offset
     dots = [pe[p] @ pe[p + 5] for p in range(40)]
     assert np.ptp(dots) < 1e-4
-    with pytest.raises(ValueError, match="depth must be even"):
+    with pytest.raises(ValueError, match=exactly("depth must be even (sine and cosine pairs); got 7.")):
         T.sinusoidal_positional_encoding(10, 7)
-    with pytest.raises(ValueError, match="length must be a positive int"):
+    with pytest.raises(ValueError, match=exactly("length must be a positive int; got 0.")):
         T.sinusoidal_positional_encoding(0, 8)
 
 
 def test_transformer_block_rejects_indivisible_heads_and_wrong_width():
-    with pytest.raises(ValueError, match="divisible by num_heads"):
+    with pytest.raises(ValueError, match=exactly("model_dim (30) must be divisible by num_heads (4) so that every head gets the same dimension.")):
         T.TransformerBlock(30, 4)
     block = T.TransformerBlock(16, 4)
-    with pytest.raises(ValueError, match="model_dim=16"):
+    with pytest.raises(ValueError, match=exactly("inputs must have last dimension model_dim=16; got 8.")):
         block.build((None, 5, 8))
 
 
@@ -111,13 +112,13 @@ def test_position_embedding_adds_one_table_row_per_position():
 
 
 @pytest.mark.parametrize("kwargs, shape, message", [
-    ({"max_length": 0, "depth": 4}, None, "max_length must be a positive int"),
-    ({"max_length": 5, "depth": 2.5}, None, "depth must be a positive int"),
-    ({"max_length": 5, "depth": 4}, (2, 6, 4), "more than max_length=5"),
-    ({"max_length": 5, "depth": 4}, (2, 5, 3), "depth=4"),
+    ({"max_length": 0, "depth": 4}, None, "max_length must be a positive int; got 0."),
+    ({"max_length": 5, "depth": 2.5}, None, "depth must be a positive int; got 2.5."),
+    ({"max_length": 5, "depth": 4}, (2, 6, 4), "inputs have 6 positions, more than max_length=5 rows of the table."),
+    ({"max_length": 5, "depth": 4}, (2, 5, 3), "inputs must have shape (batch, length, depth=4); got (2, 5, 3)."),
 ])
 def test_position_embedding_rejects_bad_input(kwargs, shape, message):
-    with pytest.raises(utils.ArgumentError, match=message):
+    with pytest.raises(utils.ArgumentError, match=exactly(message)):
         T.PositionEmbedding(**kwargs)(np.zeros(shape, "float32"))
 
 
@@ -157,16 +158,17 @@ def test_transformer_classifier_sees_order_only_through_the_position_embedding()
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"input_length": 0}, "input_length must be a positive int"),
-    ({"n_classes": 1}, "n_classes must be an int >= 2"),
-    ({"width": 30, "num_heads": 4}, "width \\(30\\) must be divisible by num_heads"),
-    ({"num_blocks": 0}, "num_blocks must be a positive int"),
-    ({"patch_size": 41}, "patch_size must be an int"),
-    ({"stride": 0}, "stride must be a positive int"),
-    ({"position_embedding": 1}, "position_embedding must be"),
+    ({"input_length": 0}, "input_length must be a positive int; got 0."),
+    ({"n_classes": 1}, "n_classes must be an int >= 2; got 1."),
+    ({"width": 30, "num_heads": 4},
+     "width (30) must be divisible by num_heads (4) so that every head gets the same dimension."),
+    ({"num_blocks": 0}, "num_blocks must be a positive int; got 0."),
+    ({"patch_size": 41}, "patch_size must be an int in [1, 40]; got 41."),
+    ({"stride": 0}, "stride must be a positive int; got 0."),
+    ({"position_embedding": 1}, "position_embedding must be True or False; got 1."),
 ])
 def test_transformer_classifier_rejects_bad_input(kwargs, message):
-    with pytest.raises(utils.ArgumentError, match=message):
+    with pytest.raises(utils.ArgumentError, match=exactly(message)):
         T.build_transformer_classifier(**kwargs)
 
 
@@ -223,9 +225,9 @@ def test_compiled_step_equals_the_eager_step(tiny_gpt):
         parts.append(logits)
     np.testing.assert_allclose(np.concatenate(parts, axis=1), full, atol=1e-5)
     assert caches[0].shape == (2, 1, 2, 16, 8)  # (blocks, batch, heads, context, head width)
-    with pytest.raises(TypeError, match="model must be a MiniGPT"):
+    with pytest.raises(TypeError, match=exactly("model must be a MiniGPT; got object.")):
         T.compiled_step(object())
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match=exactly("batch_size must be a positive int; got 0.")):
         tiny_gpt.empty_caches(0)
 
 
@@ -296,17 +298,21 @@ def test_sampling_is_seeded_and_top_k_restricts_the_choice(tiny_gpt):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"prompt": list(range(17)), "max_new_tokens": 1}, "longer than the context length"),
-        ({"prompt": [1], "max_new_tokens": 3, "temperature": 0.0}, "temperature must be a finite number > 0"),
-        ({"prompt": [1], "max_new_tokens": 3, "temperature": -1.0}, "temperature must be a finite number > 0"),
-        ({"prompt": [], "max_new_tokens": 3}, "at least one token"),
-        ({"prompt": [99], "max_new_tokens": 3}, "token ids must lie in"),
-        ({"prompt": [1], "max_new_tokens": 3, "top_k": 0}, "top_k must be a positive int"),
-        ({"prompt": [1] * 10, "max_new_tokens": 10}, "must fit the context length"),
+        ({"prompt": list(range(17)), "max_new_tokens": 1},
+         "prompt has 17 tokens, longer than the context length 16; shorten it."),
+        ({"prompt": [1], "max_new_tokens": 3, "temperature": 0.0}, "temperature must be a finite number > 0; got 0.0."),
+        ({"prompt": [1], "max_new_tokens": 3, "temperature": -1.0},
+         "temperature must be a finite number > 0; got -1.0."),
+        ({"prompt": [], "max_new_tokens": 3}, "prompt must contain at least one token id."),
+        ({"prompt": [99], "max_new_tokens": 3}, "prompt token ids must lie in [0, 23); got 99..99."),
+        ({"prompt": [1], "max_new_tokens": 3, "top_k": 0}, "top_k must be a positive int; got 0."),
+        ({"prompt": [1] * 10, "max_new_tokens": 10},
+         "with use_cache=True the prompt (10) plus max_new_tokens (10) must fit the context length 16; "
+         "generate fewer tokens or use use_cache=False."),
     ],
 )
 def test_generate_rejects_bad_input(tiny_gpt, kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=exactly(message)):
         T.generate(tiny_gpt, **kwargs)
 
 
@@ -315,5 +321,5 @@ def test_generate_without_cache_slides_past_the_context(tiny_gpt):
 
 
 def test_generate_needs_a_mini_gpt():
-    with pytest.raises(TypeError, match="model must be a MiniGPT"):
+    with pytest.raises(TypeError, match=exactly("model must be a MiniGPT; got object.")):
         T.generate(object(), [1], 2)

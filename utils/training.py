@@ -4,9 +4,9 @@ The dense-network chapter (``chapters/02_dense.ipynb``) builds each of these in
 the open first; later chapters call the versions here:
 
 * :func:`gradients` differentiates a scalar function with the active backend's
-  automatic differentiation (``tf.GradientTape``, ``jax.grad`` or
-  ``torch.autograd``) and returns NumPy arrays, so that hand-derived gradients
-  can be checked against autodiff under any backend;
+  automatic differentiation (``tf.GradientTape`` or ``jax.grad``) and returns
+  NumPy arrays, so that hand-derived gradients can be checked against autodiff
+  under either backend;
 * :func:`train_with_gradient_tape` is the explicit training loop (forward, loss,
   backward, update) of the TensorFlow backend, batch for batch the same as
   ``model.fit(..., shuffle=False)``;
@@ -63,7 +63,7 @@ def gradients(function: Callable[..., Any], *arrays: Any) -> Tuple[np.ndarray, .
 
     Raises :class:`utils.ArgumentError` when ``function`` is not callable, an
     input is not numeric, no input is given or the function's value is not a
-    scalar.
+    scalar, and ``ValueError`` under a backend other than TensorFlow and JAX.
     """
     check_callable("function", function)
     if not arrays:
@@ -103,18 +103,8 @@ def gradients(function: Callable[..., Any], *arrays: Any) -> Tuple[np.ndarray, .
 
         grads = jax.grad(wrapped, argnums=tuple(range(len(values))))(*values)
         return tuple(np.asarray(g) for g in grads)
-    if backend == "torch":
-        import torch
-
-        tensors = [torch.tensor(v, requires_grad=True) for v in values]
-        result = scalar(function(*tensors)).reshape(())
-        grads = torch.autograd.grad(result, tensors, allow_unused=True)
-        return tuple(
-            np.zeros_like(v) if g is None else g.detach().cpu().numpy()
-            for v, g in zip(values, grads)
-        )
     raise ValueError(
-        f"gradients() supports the tensorflow, jax and torch backends; the active backend is {backend!r}."
+        f"gradients() supports the tensorflow and jax backends; the active backend is {backend!r}."
     )
 
 
@@ -261,7 +251,12 @@ def array_dataset(
     every epoch, in an order fixed by ``seed`` (required then, for
     reproducibility; the order differs between the two backends); with
     ``shuffle=False`` batches come in array order, the same batches as
-    ``fit(x, y, batch_size=batch_size, shuffle=False)``.
+    ``fit(x, y, batch_size=batch_size, shuffle=False)``. One difference between
+    the backends: ``fit`` leaves a ``tf.data.Dataset`` in its order, but by
+    default (``fit(..., shuffle=True)``) draws a new order of a ``PyDataset``'s
+    batches every epoch with Python's ``random`` module (seeded by
+    :func:`utils.setup`). The batches keep their examples; to keep their order
+    too, call ``fit(dataset, ..., shuffle=False)``.
 
     Raises ``ValueError`` for empty or mismatched arrays, a bad ``batch_size``,
     or ``shuffle=True`` without a ``seed``; ``TypeError`` when ``shuffle`` is
