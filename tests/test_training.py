@@ -388,7 +388,7 @@ def _tiny_classifier():
     return keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
 
 
-def test_fit_classifier_matches_the_recipe_written_out():
+def test_fit_classifier_matches_the_recipe_written_out(capsys):
     data = _small_split()
 
     keras.utils.set_random_seed(0)
@@ -397,6 +397,8 @@ def test_fit_classifier_matches_the_recipe_written_out():
     history, test_loss, test_accuracy = training.fit_classifier(
         model, data, 3, learning_rate=0.01, batch_size=8, seed=1, validate=True, callbacks=[timer]
     )
+    assert capsys.readouterr().out == ""  # silent
+    assert model.steps_per_execution == 1  # the default
 
     keras.utils.set_random_seed(0)
     reference = _tiny_classifier()
@@ -445,10 +447,43 @@ def test_fit_classifier_with_label_smoothing_matches_the_recipe_written_out():
     assert test_loss == pytest.approx(float(np.mean(-(targets * log_probabilities).sum(axis=1))), rel=1e-5)
 
 
+def test_fit_classifier_with_label_smoothing_takes_the_classes_from_the_logits():
+    """Label smoothing over every logit, on a two-input model whose third class never occurs in the data."""
+    from utils.data import DataSplit
+
+    split = _small_split()
+    parts = {name: getattr(split, name) for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")}
+    data = DataSplit(**{name: (part[:, :2], part[:, 2:]) if name.startswith("x") else part
+                        for name, part in parts.items()}, name="two inputs")
+
+    def two_input_classifier():
+        a, b = keras.Input((2,)), keras.Input((2,))
+        hidden = keras.layers.BatchNormalization()(keras.layers.Concatenate()([a, b]))
+        return keras.Model([a, b], keras.layers.Dense(3)(hidden))
+
+    keras.utils.set_random_seed(0)
+    history, test_loss, _ = training.fit_classifier(
+        two_input_classifier(), data, 2, learning_rate=0.01, batch_size=8, seed=1, label_smoothing=0.3
+    )
+    keras.utils.set_random_seed(0)
+    reference = two_input_classifier()
+    reference.compile(optimizer=keras.optimizers.Adam(0.01),
+                      loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.3))
+    one_hot = {part: np.eye(3)[getattr(data, f"y_{part}")] for part in ("train", "val", "test")}
+    reference_history = reference.fit(
+        training.array_dataset(data.x_train, one_hot["train"], 8, shuffle=True, seed=1),
+        validation_data=(data.x_val, one_hot["val"]), epochs=2, verbose=0,
+    )
+    np.testing.assert_allclose(history.history["loss"], reference_history.history["loss"], rtol=1e-5)
+    assert test_loss == pytest.approx(reference.evaluate(data.x_test, one_hot["test"], verbose=0), rel=1e-5)
+
+
 def test_fit_classifier_without_validation_has_no_validation_history():
     keras.utils.set_random_seed(0)
-    history, _, _ = training.fit_classifier(_tiny_classifier(), _small_split(), 1, learning_rate=0.01, batch_size=8,
+    model = _tiny_classifier()
+    history, _, _ = training.fit_classifier(model, _small_split(), 1, learning_rate=0.01, batch_size=8,
                                             seed=0, steps_per_execution=4)
+    assert model.steps_per_execution == 4
     assert set(history.history) == {"loss", "accuracy"}
 
 
@@ -507,6 +542,17 @@ def test_predict_logits_rejects_bad_input(model, x, kwargs, error, message):
     model = _tiny_classifier() if model is None else model
     with pytest.raises(error, match=exactly(message)):
         training.predict_logits(model, x, **kwargs)
+
+
+def test_accuracy_of_logits_per_time_step():
+    """Logits of shape (examples, steps, classes) against labels of shape (examples, steps)."""
+    logits = np.zeros((2, 3, 4))
+    logits[0, :, 1] = logits[1, :, 3] = 1.0  # predicts class 1 at every step of example 0, class 3 of example 1
+    y = np.array([[1, 1, 0], [3, 2, 2]])
+    assert training._logit_accuracy(logits, y) == pytest.approx(3 / 6)
+    with pytest.raises(ValueError, match=exactly(
+            "y must hold one integer label per example, shape (2, 3); got shape (2,).")):
+        training._logit_accuracy(logits, y[:, 0])
 
 
 def test_accuracy_matches_evaluate_and_ignores_the_compiled_loss():
@@ -593,8 +639,24 @@ def test_side_by_side_and_build_optimizer_state_reject_bad_input(call, message):
 
 def test_side_by_side_is_named_side_by_side_unless_told():
     networks = {"a": _tiny_sequence_network("a"), "b": _tiny_sequence_network("b")}
-    assert training.side_by_side(networks).name == "side_by_side"
+    pair = training.side_by_side(networks)
+    assert pair.name == "side_by_side" and [tensor.name for tensor in pair.inputs] == ["input"]
     assert training.side_by_side(networks, name="pair").name == "pair"
+
+
+def test_side_by_side_names_what_is_wrong_with_the_networks():
+    def network(shape):
+        inputs = keras.Input(shape=shape)
+        return keras.Model(inputs, keras.layers.Dense(1)(inputs))
+
+    with pytest.raises(utils.ArgumentError, match=exactly("networks must have non-empty string keys; got 1.")):
+        training.side_by_side({1: network((2,))})
+    with pytest.raises(utils.ArgumentError, match=exactly("networks must have non-empty string keys; got ''.")):
+        training.side_by_side({"": network((2,))})
+    # shapes with an open dimension (None) are listed too: sorted as text
+    with pytest.raises(utils.ArgumentError, match=exactly(
+            "networks must all take inputs of the same shape; got [(3, 2), (None, 2)].")):
+        training.side_by_side({"a": network((None, 2)), "b": network((3, 2))})
 
 
 def _tiny_mlp_4():
@@ -613,7 +675,69 @@ def test_time_training_steps_reports_the_model_and_its_losses():
     assert np.isfinite(report["loss_first"]) and report["loss_last"] < report["loss_first"]  # same batch, Adam
 
 
+def _timed_mlp_written_out(batch_size, n_features, hidden_units, n_classes, steps, seed):
+    """time_training_steps's model, data and training, written out: (first loss, last loss)."""
+    from utils.models import build_mlp
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(batch_size, n_features)).astype("float32")
+    y = (x @ rng.normal(size=(n_features, n_classes))).argmax(axis=1)
+    keras.utils.set_random_seed(seed)
+    model = build_mlp((n_features,), n_classes, hidden_units)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    losses = [float(model.train_on_batch(x, y)) for _ in range(1 + steps)]
+    return losses[0], losses[-1]
+
+
+class _Clock:
+    """time.perf_counter for utils.training only: scripted readings, or the real clock, counted."""
+
+    def __init__(self, readings=None):
+        import time
+
+        self.real, self.readings, self.calls = time.perf_counter, readings, 0
+
+    def __call__(self):
+        import sys
+
+        if sys._getframe(1).f_globals.get("__name__") != "utils.training":
+            return self.real()  # Keras and the backends keep their clock
+        self.calls += 1
+        return self.real() if self.readings is None else self.readings.pop(0)
+
+
+def test_time_training_steps_trains_the_documented_model(monkeypatch):
+    import time
+
+    clock = _Clock()
+    monkeypatch.setattr(time, "perf_counter", clock)
+    report = training.time_training_steps()  # the defaults: 256 x 64 inputs, (256, 256), 10 classes, 20 steps, seed 0
+    assert report["parameters"] == (64 * 256 + 256) + (256 * 256 + 256) + (256 * 10 + 10)
+    assert clock.calls == 2 * (1 + 20)  # the first step and 20 timed steps, each read twice
+    first, _ = _timed_mlp_written_out(256, 64, (256, 256), 10, 0, seed=0)
+    assert report["loss_first"] == pytest.approx(first, rel=1e-5)
+    small = dict(batch_size=16, n_features=5, hidden_units=(6,), n_classes=3, steps=4, seed=2)
+    report = training.time_training_steps(**small)
+    first, last = _timed_mlp_written_out(**small)
+    assert (report["loss_first"], report["loss_last"]) == (pytest.approx(first, rel=1e-5), pytest.approx(last, rel=1e-5))
+
+
+def test_time_training_steps_reports_the_first_step_and_the_median_step(monkeypatch):
+    import time
+
+    # start and end of the first step, then of each timed step: 10, 30 and 20 ms
+    readings = [0.0, 2.5, 10.0, 10.010, 20.0, 20.030, 30.0, 30.020]
+    monkeypatch.setattr(time, "perf_counter", _Clock(readings))
+    report = training.time_training_steps(batch_size=8, n_features=3, hidden_units=(4,), n_classes=2, steps=3)
+    assert report["first_step_seconds"] == pytest.approx(2.5)
+    assert report["step_milliseconds"] == pytest.approx(20.0)
+    assert readings == []
+
+
 @pytest.mark.parametrize("kwargs, message", [
+    ({"n_features": 0}, "n_features must be a positive int; got 0."),
+    ({"n_classes": 0}, "n_classes must be a positive int; got 0."),
     ({"steps": 0}, "steps must be a positive int; got 0."),
     ({"batch_size": 2.5}, "batch_size must be a positive int; got 2.5."),
     ({"seed": -1}, "seed must be a non-negative int; got -1."),

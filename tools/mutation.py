@@ -21,6 +21,7 @@ Timeouts count as killed (the mutant made the tests hang), as mutmut does.
     python -m tools.mutation utils/devices.py     # one module
     python -m tools.mutation --report-only        # re-read mutants/ without running
     python -m tools.mutation --resume             # finish an interrupted run
+    python -m tools.mutation --survivors          # after adding tests: re-test survivors and the unfinished
 
 It is slow (minutes per module on two cores) and is not part of ``make test``.
 """
@@ -114,14 +115,34 @@ def mutmut_cli(args: List[str]) -> None:
     cli(args=args, prog_name="mutmut")
 
 
-def unfinished_mutants(path: str) -> List[str]:
-    """Mutants of one module that an interrupted run left without a verdict."""
+def unfinished_mutants(path: str, survivors: bool = False) -> List[str]:
+    """Mutants of one module that an interrupted run left without a verdict (and, with
+    ``survivors``, those that survived or had no tests: to re-test them after adding tests)."""
     from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.stats import status_by_exit_code
 
     data = SourceFileMutationData(path=Path(path))
     data.load()
     prefix = module_prefix(path)
-    return sorted(name for name, code in data.exit_code_by_key.items() if name.startswith(prefix) and code is None)
+    again = {"survived", "no tests"} if survivors else set()
+    return sorted(
+        name for name, code in data.exit_code_by_key.items()
+        if name.startswith(prefix) and (code is None or status_by_exit_code[code] in again)
+    )
+
+
+def smallest_function(path: str) -> str:
+    """A mutmut name pattern for the mutants of the module's function with the fewest mutants."""
+    from collections import Counter
+
+    from mutmut.mutation.data import SourceFileMutationData
+
+    data = SourceFileMutationData(path=Path(path))
+    data.load()
+    counts = Counter(name.rsplit("__mutmut_", 1)[0] for name in data.exit_code_by_key if name.startswith(module_prefix(path)))
+    if not counts:
+        raise SystemExit(f"{path}: no mutants on record; run it in full first.")
+    return min(counts, key=lambda function: (counts[function], function)) + "__mutmut_*"
 
 
 def run_module(path: str, workers: int, names: List[str] | None = None) -> float:
@@ -233,6 +254,8 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--report-only", action="store_true", help="summarize mutants/ without running mutmut")
     parser.add_argument("--resume", action="store_true",
                         help="test only the mutants an interrupted run left unchecked (times add up)")
+    parser.add_argument("--survivors", action="store_true",
+                        help="like --resume, and also re-test the mutants that survived or had no tests")
     parser.add_argument("--output", type=Path, default=ROOT / "_build" / "mutation.json")
     args = parser.parse_args(argv)
 
@@ -243,9 +266,14 @@ def main(argv: List[str] | None = None) -> int:
         previous = {r["module"]: r for r in json.loads(args.output.read_text(encoding="utf-8"))["modules"]}
     for path in args.modules:
         seconds = previous.get(path, {}).get("seconds")
-        if args.resume:
-            names = unfinished_mutants(path)
-            print(f"mutmut: {path}, {len(names)} unchecked mutants", flush=True)
+        if args.survivors:
+            # mutmut regenerates the mutants of functions whose code changed (and finds new tests)
+            # at the start of a run: run it on the smallest function first, so that the list of
+            # mutants to re-test is read from the regenerated module.
+            seconds = round((seconds or 0.0) + run_module(path, args.workers, [smallest_function(path)]), 1)
+        if args.resume or args.survivors:
+            names = unfinished_mutants(path, survivors=args.survivors)
+            print(f"mutmut: {path}, {len(names)} mutants to (re)test", flush=True)
             if names:
                 seconds = round((seconds or 0.0) + run_module(path, args.workers, names), 1)
         elif not args.report_only:
