@@ -27,6 +27,17 @@ class SineModel(LinearModel):
         return np.sin(np.asarray(x, dtype=np.float64)) @ self.w
 
 
+class ProbaModel:
+    """Two class probabilities from a logistic function of w . x, and no predict method."""
+
+    def __init__(self, w):
+        self.w = np.asarray(w, dtype=np.float64)
+
+    def predict_proba(self, x):
+        p = 1.0 / (1.0 + np.exp(-(np.asarray(x, dtype=np.float64) @ self.w)))
+        return np.column_stack([1.0 - p, p])
+
+
 def r2(y, p):
     return r2_score(y, p)
 
@@ -251,6 +262,19 @@ def test_keras_wrapper_is_a_scikit_learn_classifier(keras_classifier):
     keras_classifier.fit(x, y, epochs=1)
 
 
+def test_keras_wrapper_is_fitted_once_its_model_is_built():
+    import keras
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])  # no input shape: not built yet
+    wrapper = explain.KerasBinaryClassifier(model)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(wrapper)
+    model.build((None, 3))
+    check_is_fitted(wrapper)
+
+
 def test_keras_wrapper_predicts_with_its_threshold(keras_classifier):
     x = np.random.default_rng(1).normal(size=(40, 3)).astype(np.float32)
     p = keras_classifier.predict_proba(x)[:, 1]
@@ -330,6 +354,108 @@ def test_other_bad_arguments_are_named(regression_data):
         explain.model_output(model, x, output=1)
     with pytest.raises(ValueError, match=exactly("output: model.predict_proba returned shape (200, 2); pass output=<column> to pick one output.")):
         explain.model_output(explain.CountingModel(LogisticRegression().fit(x, y > 0)), x, "predict_proba")
+
+
+def test_feature_grid_defaults_and_bounds(regression_data):
+    x, _, _ = regression_data
+    grid = explain.feature_grid(x, 3)  # 20 points from the 5th to the 95th percentile
+    np.testing.assert_allclose(grid, np.linspace(*np.quantile(x[:, 3], [0.05, 0.95]), 20))
+    whole = explain.feature_grid(x, 1, n_points=3, percentiles=(0, 1))  # the end points are allowed
+    np.testing.assert_allclose(whole, [x[:, 1].min(), (x[:, 1].min() + x[:, 1].max()) / 2, x[:, 1].max()])
+    for percentiles in ((0.5, 0.5), (-0.1, 0.9), (0.1, 1.5)):
+        with pytest.raises(ValueError, match=exactly(
+                f"percentiles must satisfy 0 <= low < high <= 1; got {percentiles!r}.")):
+            explain.feature_grid(x, 0, percentiles=percentiles)
+    for feature in (-1, 4):
+        with pytest.raises(ValueError, match=exactly(f"feature must be an int in [0, 3]; got {feature}.")):
+            explain.feature_grid(x, feature)
+    with pytest.raises(ValueError, match=exactly("x must be a 2-D array; got shape (200,).")):
+        explain.feature_grid(x[:, 0], 0)
+
+
+def test_partial_dependence_and_lime_of_one_probability_column(regression_data):
+    """A model with predict_proba only: response="predict_proba", output=1 picks P(class 1)."""
+    x, _, w = regression_data
+    model = ProbaModel(w)
+    grid = np.array([-1.0, 0.0, 1.0])
+    average, individual = explain.partial_dependence(model, x, 0, grid, response="predict_proba", output=1)
+    for k, value in enumerate(grid):
+        x_eval = x.copy()
+        x_eval[:, 0] = value
+        np.testing.assert_allclose(individual[:, k], model.predict_proba(x_eval)[:, 1])
+    np.testing.assert_allclose(average, individual.mean(axis=0))
+    result = explain.lime_tabular(model, x[0], x, num_samples=50, response="predict_proba", output=1)
+    assert result.model_prediction == pytest.approx(model.predict_proba(x[:1])[0, 1])
+
+
+def test_lime_defaults():
+    """5,000 samples from the training distribution (not around the instance), seed 0, width 0.75 sqrt(p)."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(60, 3)) * [1.0, 2.0, 0.5]
+    model = SineModel([1.0, -2.0, 0.5])
+    default = explain.lime_tabular(model, x[0], x)
+    spelled = explain.lime_tabular(model, x[0], x, num_samples=5000, kernel_width=0.75 * np.sqrt(3),
+                                   sample_around_instance=False, random_state=0)
+    np.testing.assert_array_equal(default.coef, spelled.coef)
+    assert default.kernel_width == spelled.kernel_width == pytest.approx(0.75 * np.sqrt(3))
+    other = explain.lime_tabular(model, x[0], x, num_samples=5000, sample_around_instance=True, random_state=0)
+    assert np.abs(other.coef - default.coef).max() > 1e-3
+    two = explain.lime_tabular(model, x[0], x, num_samples=2)  # the fewest samples allowed
+    assert two.coef.shape == (3,)
+    with pytest.raises(ValueError, match=exactly("num_samples must be an int >= 2; got 1.")):
+        explain.lime_tabular(model, x[0], x, num_samples=1)
+    with pytest.raises(TypeError, match=exactly("sample_around_instance must be True or False; got 'no'.")):
+        explain.lime_tabular(model, x[0], x, sample_around_instance="no")
+    with pytest.raises(ValueError, match=exactly("random_state must be a non-negative int; got -1.")):
+        explain.lime_tabular(model, x[0], x, random_state=-1)
+
+
+def test_lime_equals_the_lime_package_with_a_constant_feature():
+    """A constant training column has standard deviation 0: both use a scale of 1 for it."""
+    from lime.lime_tabular import LimeTabularExplainer
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(80, 3)) * [1.0, 3.0, 1.0]
+    x[:, 2] = 4.0
+    model = ProbaModel([1.0, -0.5, 0.2])
+    ours = explain.lime_tabular(model, x[3], x, num_samples=300, random_state=2, response="predict_proba", output=1)
+    package = LimeTabularExplainer(
+        x, mode="classification", discretize_continuous=False, feature_selection="none", random_state=2,
+    ).explain_instance(x[3], model.predict_proba, labels=(1,), num_features=3, num_samples=300)
+    coef = np.zeros(3)
+    for j, value in package.local_exp[1]:
+        coef[j] = value
+    np.testing.assert_allclose(ours.coef, coef, atol=1e-10)
+    assert ours.intercept == pytest.approx(package.intercept[1], abs=1e-10)
+
+
+def test_surrogate_fidelity_edges():
+    assert explain.surrogate_fidelity(np.array([1]), np.array([1])) == 1.0  # one example is enough
+    with pytest.raises(ValueError, match=exactly(
+            "reference and surrogate must be non-empty 1-D arrays of the same length; got shapes (0,) and (0,).")):
+        explain.surrogate_fidelity(np.array([]), np.array([]))
+    for name, reference, surrogate in (("reference", [1.0, np.nan], [1.0, 2.0]),
+                                       ("surrogate", [1.0, 2.0], [np.inf, 2.0])):
+        with pytest.raises(ValueError, match=exactly(f"{name} contains NaN or infinite values; it must hold finite numbers.")):
+            explain.surrogate_fidelity(np.array(reference), np.array(surrogate), task="regression")
+
+
+def test_counting_model_forwards_and_counts_each_method_and_resets():
+    model = ProbaModel([1.0, 2.0])
+    counter = explain.CountingModel(model)
+    x = np.array([[0.0, 1.0], [1.0, -1.0], [2.0, 0.5]])
+    np.testing.assert_array_equal(counter.predict_proba(x), model.predict_proba(x))
+    np.testing.assert_array_equal(counter.predict_proba(x[:1]), model.predict_proba(x[:1]))
+    assert (counter.rows, counter.calls) == (4, 2)
+    counter.reset()
+    assert (counter.rows, counter.calls) == (0, 0)
+    linear = explain.CountingModel(LinearModel([1.0, 1.0]))
+    np.testing.assert_array_equal(linear.predict(x), x.sum(axis=1))
+    assert (linear.rows, linear.calls) == (3, 1)
+    with pytest.raises(TypeError, match=exactly(
+            "model must have a callable 'predict' method (a fitted scikit-learn estimator, a KerasBinaryClassifier, "
+            "...); got ProbaModel without one.")):
+        counter.predict(x)
 
 
 def test_grid_and_ridge_arguments_are_checked(regression_data):
