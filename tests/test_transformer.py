@@ -88,6 +88,75 @@ def test_block_parameter_count_matches_the_formula(norm_first, causal):
     assert tuple(out.shape) == (2, 6, d)
 
 
+def _numpy_layer_norm(x, layer, epsilon=1e-5):  # the block's documented default epsilon
+    gamma, beta = (keras.ops.convert_to_numpy(w) for w in (layer.gamma, layer.beta))
+    return (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + epsilon) * gamma + beta
+
+
+def _numpy_dense(x, layer):
+    kernel, bias = (keras.ops.convert_to_numpy(w) for w in (layer.kernel, layer.bias))
+    return x @ kernel + bias
+
+
+def _numpy_causal_attention(x, layer, heads):
+    batch, length, _ = x.shape
+    q, k, v = (_numpy_dense(x, dense).reshape(batch, length, heads, -1).transpose(0, 2, 1, 3)
+               for dense in (layer.query_dense, layer.key_dense, layer.value_dense))
+    context, _ = numpy_attention(q, k, v, np.tril(np.ones((length, length), bool)))
+    return _numpy_dense(context.transpose(0, 2, 1, 3).reshape(batch, length, -1), layer.output_dense)
+
+
+@pytest.mark.parametrize("norm_first", [True, False])
+def test_causal_block_with_default_options_equals_the_numpy_forward_pass(norm_first):
+    """Defaults: feed-forward width 4 x model_dim, exact GELU, layer norms with epsilon 1e-5, no dropout."""
+    from scipy.special import erf
+
+    d, heads = 8, 2
+    block = T.TransformerBlock(d, heads, causal=True, norm_first=norm_first)
+    block.build((None, 5, d))
+    rng = np.random.default_rng(7)
+    block.set_weights([rng.normal(scale=0.5, size=w.shape).astype("float32") for w in block.get_weights()])
+    x = (0.01 * rng.normal(size=(2, 5, d))).astype("float32")  # small, so that epsilon matters
+
+    def attention(h):
+        return _numpy_causal_attention(h, block.attention, heads)
+
+    def feed_forward(h):
+        hidden = _numpy_dense(h, block.ff_hidden)
+        return _numpy_dense(0.5 * hidden * (1 + erf(hidden / np.sqrt(2))), block.ff_output)
+
+    x64 = x.astype(np.float64)
+    if norm_first:
+        h = x64 + attention(_numpy_layer_norm(x64, block.norm_attention))
+        expected = h + feed_forward(_numpy_layer_norm(h, block.norm_ff))
+    else:
+        h = _numpy_layer_norm(x64 + attention(x64), block.norm_attention)
+        expected = _numpy_layer_norm(h + feed_forward(h), block.norm_ff)
+    assert block.ff_hidden.units == 4 * d
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(block(x)), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(block(x, training=True)), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_layers_rebuild_from_their_config():
+    block = T.TransformerBlock(8, 2, ff_dim=12, dropout=0.25, causal=True, norm_first=False, activation="relu",
+                               epsilon=1e-3, name="b")
+    copy = T.TransformerBlock.from_config(block.get_config())
+    assert copy.get_config() == block.get_config()
+    assert (copy.ff_dim, copy.dropout, copy.causal, copy.norm_first, copy.activation, copy.epsilon) == (
+        12, 0.25, True, False, "relu", 1e-3)
+    attention = T.CausalSelfAttention(2, 3, dropout=0.5)
+    assert T.CausalSelfAttention.from_config(attention.get_config()).get_config() == attention.get_config()
+    assert (attention.num_heads, attention.key_dim, attention.dropout) == (2, 3, 0.5)
+
+
+def test_attention_dropout_acts_only_in_training():
+    layer = T.CausalSelfAttention(2, 4, dropout=0.5)
+    x = np.random.default_rng(3).normal(size=(1, 6, 8)).astype("float32")
+    out = keras.ops.convert_to_numpy(layer(x)[0])
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(x, training=False)[0]), out)
+    assert np.abs(keras.ops.convert_to_numpy(layer(x, training=True)[0]) - out).max() > 1e-3
+
+
 def test_padding_mask_makes_padded_positions_irrelevant():
     block = T.TransformerBlock(8, 2, causal=False)
     rng = np.random.default_rng(1)
@@ -184,6 +253,59 @@ def test_gpt_parameter_count_formula_matches_keras(tie):
     model = T.MiniGPT(37, 20, 24, 3, 2, tie_embeddings=tie)
     model.build((None, 20))
     assert model.count_params() == T.gpt_parameter_count(2, 24, 37, 20, tie_embeddings=tie)
+
+
+def test_mini_gpt_defaults_and_config():
+    model = T.MiniGPT(23, 16)  # width 64, 4 heads, 2 blocks, feed-forward 4 x 64, no dropout, tied embeddings
+    model.build((None, 16))
+    assert (model.model_dim, model.num_heads, model.num_layers, model.ff_dim, model.dropout, model.tie_embeddings) == (
+        64, 4, 2, 256, 0.0, True)
+    assert model.count_params() == T.gpt_parameter_count(2, 64, 23, 16)
+    assert [block.num_heads for block in model.blocks] == [4, 4] and model.blocks[0].ff_dim == 256
+    config = T.MiniGPT(23, 16, 8, 2, 1, ff_dim=12, dropout=0.1, tie_embeddings=False).get_config()
+    copy = T.MiniGPT.from_config(config)
+    assert copy.get_config() == config
+    assert (copy.model_dim, copy.num_heads, copy.num_layers, copy.ff_dim, copy.dropout, copy.tie_embeddings) == (
+        8, 2, 1, 12, 0.1, False)
+
+
+def test_mini_gpt_forward_pass_written_out(tiny_gpt):
+    """Token + position embeddings -> the blocks -> final layer norm (epsilon 1e-5) -> tied output projection."""
+    ids = np.random.default_rng(5).integers(0, 23, (2, 7))
+    tokens = keras.ops.convert_to_numpy(tiny_gpt.token_embedding.embeddings)
+    positions = keras.ops.convert_to_numpy(tiny_gpt.position_embedding.embeddings)
+    x = (tokens[ids] + positions[:7]).astype("float32")
+    for block in tiny_gpt.blocks:
+        x = keras.ops.convert_to_numpy(block(x))
+    gamma, beta = (keras.ops.convert_to_numpy(w) for w in (tiny_gpt.final_norm.gamma, tiny_gpt.final_norm.beta))
+    normed = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5) * gamma + beta
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(tiny_gpt(ids)), normed @ tokens.T, rtol=1e-4, atol=1e-4)
+    maps = [keras.ops.convert_to_numpy(m) for m in tiny_gpt.attention_maps(ids)]
+    assert [m.shape for m in maps] == [(2, 2, 7, 7)] * 2
+    x = (tokens[ids] + positions[:7]).astype("float32")
+    _, _, first = tiny_gpt.blocks[0](x, return_details=True)
+    np.testing.assert_allclose(maps[0], keras.ops.convert_to_numpy(first), atol=1e-6)
+    for m in maps:
+        np.testing.assert_allclose(m.sum(-1), 1.0, atol=1e-5)
+        assert np.all(np.triu(m, k=1) == 0)  # no weight on later tokens
+    with pytest.raises(utils.ArgumentError, match=exactly(
+            "token_ids: sequence of 17 tokens is longer than the context length 16.")):
+        tiny_gpt.step(np.zeros((1, 17), "int32"))  # (a call through model(...) adds Keras's context around it)
+    caches = tiny_gpt.empty_caches(3)
+    assert len(caches) == 2 and all(tuple(k.shape) == tuple(v.shape) == (3, 2, 16, 8) for k, v in caches)
+    assert all(not np.any(keras.ops.convert_to_numpy(k)) for k, _ in caches)
+
+
+def test_transformer_classifier_defaults():
+    model = T.build_transformer_classifier()  # 40 values, 10 classes, width 32, 4 heads, 1 block, patches 6 by 3
+    assert tuple(model.input.shape) == (None, 40, 1) and tuple(model.output.shape) == (None, 10)
+    assert tuple(model.get_layer("position_embedding").output.shape) == (None, (40 - 6) // 3 + 1, 32)
+    assert [layer.name for layer in model.layers if isinstance(layer, T.TransformerBlock)] == ["block_0"]
+    assert model.get_layer("block_0").num_heads == 4 and model.get_layer("final_norm").epsilon == 1e-5
+    patch = model.get_layer("patch_embedding")
+    assert (patch.kernel_size, patch.strides) == ((6,), (3,))
+    without = T.build_transformer_classifier(position_embedding=False)
+    assert "position_embedding" not in [layer.name for layer in without.layers]
 
 
 def test_published_sizes_from_the_formulas():
