@@ -438,6 +438,27 @@ def test_generate_rejects_bad_input(tiny_gpt, kwargs, message):
         T.generate(tiny_gpt, **kwargs)
 
 
+def test_generate_defaults_and_edges(tiny_gpt):
+    """Defaults: sampled (not greedy) at temperature 1 with seed 0, through the cache."""
+    default = T.generate(tiny_gpt, [3, 4], 6)
+    assert default == T.generate(tiny_gpt, [3, 4], 6, greedy=False, temperature=1.0, top_k=None, use_cache=True,
+                                 seed=0)
+    assert default == T.generate(tiny_gpt, [3, 4], 6, use_cache=False)  # the same logits, the same draws
+    assert T.generate(tiny_gpt, [3, 4], 0) == []
+    assert T.generate(tiny_gpt, [3, 4], 5, greedy=True, temperature=0.0) == T.generate(tiny_gpt, [3, 4], 5, greedy=True)
+    # a top_k that keeps the whole vocabulary changes nothing
+    assert T.generate(tiny_gpt, [3], 6, top_k=23, seed=4) == T.generate(tiny_gpt, [3], 6, seed=4)
+    assert T.generate(tiny_gpt, np.array([[3, 4]]), 3, seed=1) == T.generate(tiny_gpt, [3, 4], 3, seed=1)
+    with pytest.raises(ValueError, match=exactly("prompt must hold integer token ids; got an array of dtype float64.")):
+        T.generate(tiny_gpt, [1.0, 2.0], 3)
+    with pytest.raises(ValueError, match=exactly("max_new_tokens must be a non-negative int; got -1.")):
+        T.generate(tiny_gpt, [1], -1)
+    with pytest.raises(TypeError, match=exactly("greedy must be True or False; got 1.")):
+        T.generate(tiny_gpt, [1], 2, greedy=1)
+    with pytest.raises(ValueError, match=exactly("seed must be a non-negative int; got -2.")):
+        T.generate(tiny_gpt, [1], 2, seed=-2)
+
+
 def test_generate_without_cache_slides_past_the_context(tiny_gpt):
     assert len(T.generate(tiny_gpt, [1] * 10, 10, greedy=True, use_cache=False)) == 10
 
