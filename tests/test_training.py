@@ -38,6 +38,8 @@ def test_gradients_of_an_unused_input_are_zero():
     grad_x, grad_y = training.gradients(lambda x, y: ops.sum(x), np.ones(3), np.ones(2))
     np.testing.assert_array_equal(grad_x, np.ones(3))
     np.testing.assert_array_equal(grad_y, np.zeros(2))
+    (grad,) = training.gradients(lambda x: 1.0, np.ones(3))  # a Python number: a constant, so zero gradients
+    np.testing.assert_array_equal(grad, np.zeros(3))
 
 
 def test_gradients_jax_branch_differentiates_every_input(monkeypatch):
@@ -184,7 +186,8 @@ def test_gradient_tape_loop_rejects_bad_input():
 
 @pytest.mark.skipif(not TENSORFLOW, reason="GradientTape loop is TensorFlow-only")
 def test_gradient_tape_loop_defaults_to_one_epoch_of_batches_of_32():
-    x, y = small_problem()  # 50 examples: batches of 32 and 18
+    x, y = small_problem()
+    x, y = x[:33], y[:33]  # batches of 32 and 1
     model, optimizer = small_model(), keras.optimizers.SGD(0.01)
     history = training.train_with_gradient_tape(model, keras.losses.MeanSquaredError(), optimizer, x, y)
     assert len(history["loss"]) == 1 and int(optimizer.iterations) == 2
@@ -273,6 +276,8 @@ def test_learning_rate_sweep_rejects_bad_input():
         training.learning_rate_sweep(build, [0.1], x, y, x, y, seed=-1)
     with pytest.raises(ValueError, match=exactly("epochs must be a positive int; got 0.")):
         training.learning_rate_sweep(build, [0.1], x, y, x, y, epochs=0)
+    with pytest.raises(ValueError, match=exactly("batch_size must be a positive int; got 0.")):
+        training.learning_rate_sweep(build, [0.1], x, y, x, y, batch_size=0)
     with pytest.raises(ValueError, match=exactly("x and y must have the same number of examples; got 3 and 50.")):
         training.learning_rate_sweep(build, [0.1], x, y, x[:3], y)
 
@@ -727,7 +732,7 @@ def test_time_training_steps_reports_the_first_step_and_the_median_step(monkeypa
     import time
 
     # start and end of the first step, then of each timed step: 10, 30 and 20 ms
-    readings = [0.0, 2.5, 10.0, 10.010, 20.0, 20.030, 30.0, 30.020]
+    readings = [1.0, 3.5, 10.0, 10.010, 20.0, 20.030, 30.0, 30.020]
     monkeypatch.setattr(time, "perf_counter", _Clock(readings))
     report = training.time_training_steps(batch_size=8, n_features=3, hidden_units=(4,), n_classes=2, steps=3)
     assert report["first_step_seconds"] == pytest.approx(2.5)
