@@ -38,8 +38,10 @@ def test_gradients_of_an_unused_input_are_zero():
     grad_x, grad_y = training.gradients(lambda x, y: ops.sum(x), np.ones(3), np.ones(2))
     np.testing.assert_array_equal(grad_x, np.ones(3))
     np.testing.assert_array_equal(grad_y, np.zeros(2))
+    assert (grad_y.shape, grad_y.dtype) == ((2,), np.float32)  # an array shaped like the input, not a broadcast 0
     (grad,) = training.gradients(lambda x: 1.0, np.ones(3))  # a Python number: a constant, so zero gradients
     np.testing.assert_array_equal(grad, np.zeros(3))
+    assert grad.shape == (3,)
 
 
 def test_gradients_jax_branch_differentiates_every_input(monkeypatch):
@@ -321,6 +323,15 @@ def test_array_dataset_shuffle_is_seeded_and_reshuffles_every_epoch(dataset_kind
     np.testing.assert_array_equal(epoch_1, again)  # the same seed gives the same order
 
 
+def test_array_dataset_defaults_to_batches_of_32_in_the_backends_own_form(dataset_kind):
+    dataset = training.array_dataset(np.zeros((40, 1), "float32"))
+    assert [len(batch) for batch in dataset] == [32, 8]
+    native = keras.backend.backend() == "tensorflow" and dataset_kind == "active backend"
+    assert isinstance(dataset, keras.utils.PyDataset) != native  # tf.data under TensorFlow, a PyDataset otherwise
+    with pytest.raises(ValueError, match=exactly("y must be an array with one row per example; got a scalar.")):
+        training.array_dataset(np.zeros((3, 1)), np.float32(1.0))
+
+
 def test_array_dataset_accepts_several_inputs_and_no_targets(dataset_kind):
     a, b = np.zeros((6, 3), "float32"), np.ones((6, 2), "float32")
     (first_a, first_b), target = next(iter(training.array_dataset((a, b), np.arange(6), batch_size=6)))
@@ -481,6 +492,20 @@ def test_fit_classifier_with_label_smoothing_takes_the_classes_from_the_logits()
     )
     np.testing.assert_allclose(history.history["loss"], reference_history.history["loss"], rtol=1e-5)
     assert test_loss == pytest.approx(reference.evaluate(data.x_test, one_hot["test"], verbose=0), rel=1e-5)
+
+
+def test_fit_classifier_with_label_smoothing_on_logits_per_time_step():
+    """Logits (examples, 5 steps, 3 classes): the classes are the last axis, not the second."""
+    from utils.data import DataSplit
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(24, 5, 2)).astype("float32")
+    y = (x[..., 0] > 0).astype("int32") + (x[..., 1] > 1)
+    data = DataSplit(x[:8], y[:8], x[8:16], y[8:16], x[16:], y[16:], name="steps")
+    model = keras.Sequential([keras.Input((5, 2)), keras.layers.Dense(3)])
+    history, test_loss, test_accuracy = training.fit_classifier(model, data, 1, learning_rate=0.01, batch_size=4,
+                                                                seed=0, label_smoothing=0.1)
+    assert np.isfinite(test_loss) and 0 <= test_accuracy <= 1 and len(history.history["loss"]) == 1
 
 
 def test_fit_classifier_without_validation_has_no_validation_history():
