@@ -22,6 +22,7 @@ Timeouts count as killed (the mutant made the tests hang), as mutmut does.
     python -m tools.mutation --report-only        # re-read mutants/ without running
     python -m tools.mutation --resume             # finish an interrupted run
     python -m tools.mutation --survivors          # after adding tests: re-test survivors and the unfinished
+    python -m tools.mutation --sample 500 M.py    # a random sample of a large module: a score with a 95% interval
 
 It is slow (minutes per module on two cores) and is not part of ``make test``.
 """
@@ -164,8 +165,28 @@ def run_module(path: str, workers: int, names: List[str] | None = None) -> float
     return elapsed
 
 
-def summarize(path: str, equivalents: List[Tuple[str, str, str]]) -> Dict:
-    """Counts, score and survivors of one module, from mutmut's ``mutants/<path>.meta``."""
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> Tuple[float, float]:
+    """95% Wilson score interval of a proportion (for a score measured on a random sample of mutants)."""
+    if trials <= 0:
+        raise ValueError(f"trials must be positive; got {trials}.")
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * ((p * (1 - p) / trials + z * z / (4 * trials * trials)) ** 0.5) / (1 + z * z / trials)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def all_mutants(path: str) -> List[str]:
+    """Every mutant name of one module, sorted."""
+    from mutmut.mutation.data import SourceFileMutationData
+
+    data = SourceFileMutationData(path=Path(path))
+    data.load()
+    return sorted(name for name in data.exit_code_by_key if name.startswith(module_prefix(path)))
+
+
+def summarize(path: str, equivalents: List[Tuple[str, str, str]], only: List[str] | None = None) -> Dict:
+    """Counts, score and survivors of one module (or of the mutants in ``only``, a random sample),
+    from mutmut's ``mutants/<path>.meta``."""
     from mutmut.mutation.data import SourceFileMutationData
     from mutmut.mutation.diff_apply import get_diff_for_mutant
     from mutmut.stats import status_by_exit_code
@@ -176,8 +197,9 @@ def summarize(path: str, equivalents: List[Tuple[str, str, str]]) -> Dict:
     counts = {"killed": 0, "survived": 0, "timeout": 0, "no tests": 0, "other": 0}
     survivors, equivalent = [], []
     used = set()
+    chosen = None if only is None else set(only)
     for name, exit_code in sorted(data.exit_code_by_key.items()):
-        if not name.startswith(prefix):
+        if not name.startswith(prefix) or (chosen is not None and name not in chosen):
             continue
         status = status_by_exit_code[exit_code]
         if status in ("killed", "caught by type check"):
@@ -208,8 +230,13 @@ def summarize(path: str, equivalents: List[Tuple[str, str, str]]) -> Dict:
     total = sum(counts.values()) + len(equivalent)
     killed = counts["killed"] + counts["timeout"]
     scored = total - len(equivalent)
+    sample = {}
+    if only is not None:
+        low, high = wilson_interval(killed, scored) if scored else (None, None)
+        sample = {"population": len(all_mutants(path)), "interval": [round(low, 4), round(high, 4)]}
     return {
         "module": path,
+        **sample,
         "total": total,
         "killed": counts["killed"],
         "timeout": counts["timeout"],
@@ -234,8 +261,12 @@ def markdown(results: List[Dict]) -> str:
         score = "n/a" if r["score"] is None else f"{100 * r['score']:.1f}%"
         seconds = r.get("seconds")
         duration = "" if seconds is None else f"{seconds / 60:.1f} min"
+        mutants = str(r["total"])
+        if "population" in r:  # a random sample: the interval is where the whole module's score lies (95%)
+            mutants = f"{r['total']} sampled of {r['population']}"
+            score += f" (95%: {100 * r['interval'][0]:.1f}-{100 * r['interval'][1]:.1f}%)"
         lines.append(
-            f"| {r['module']} | {r['total']} | {r['killed']} | {r['timeout']} | {r['survived']} "
+            f"| {r['module']} | {mutants} | {r['killed']} | {r['timeout']} | {r['survived']} "
             f"| {r['no_tests']} | {r['other']} | {r['equivalent']} | {score} | {duration} |"
         )
     for r in results:
@@ -256,6 +287,9 @@ def main(argv: List[str] | None = None) -> int:
                         help="test only the mutants an interrupted run left unchecked (times add up)")
     parser.add_argument("--survivors", action="store_true",
                         help="like --resume, and also re-test the mutants that survived or had no tests")
+    parser.add_argument("--sample", type=int, default=0,
+                        help="test a random sample of this many mutants per module (a score with a 95%% interval)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the --sample draw (default 0)")
     parser.add_argument("--output", type=Path, default=ROOT / "_build" / "mutation.json")
     args = parser.parse_args(argv)
 
@@ -266,21 +300,36 @@ def main(argv: List[str] | None = None) -> int:
         previous = {r["module"]: r for r in json.loads(args.output.read_text(encoding="utf-8"))["modules"]}
     for path in args.modules:
         seconds = previous.get(path, {}).get("seconds")
-        if args.survivors:
+        sample = previous.get(path, {}).get("sample") if (args.resume or args.survivors or args.report_only) else None
+        if args.sample:
+            import random
+
+            print(f"mutmut: {path}, a sample of {args.sample} mutants (seed {args.seed})", flush=True)
+            seconds = run_module(path, args.workers, [smallest_function(path)])  # generates the mutants
+            names = all_mutants(path)
+            sample = sorted(random.Random(args.seed).sample(names, min(args.sample, len(names))))
+            seconds = round(seconds + run_module(path, args.workers, sample), 1)
+        elif args.survivors:
             # mutmut regenerates the mutants of functions whose code changed (and finds new tests)
             # at the start of a run: run it on the smallest function first, so that the list of
             # mutants to re-test is read from the regenerated module.
             seconds = round((seconds or 0.0) + run_module(path, args.workers, [smallest_function(path)]), 1)
-        if args.resume or args.survivors:
+        if args.sample:
+            pass
+        elif args.resume or args.survivors:
             names = unfinished_mutants(path, survivors=args.survivors)
+            if sample is not None:
+                names = sorted(set(names) & set(sample))
             print(f"mutmut: {path}, {len(names)} mutants to (re)test", flush=True)
             if names:
                 seconds = round((seconds or 0.0) + run_module(path, args.workers, names), 1)
         elif not args.report_only:
             print(f"mutmut: {path}", flush=True)
             seconds = round(run_module(path, args.workers), 1)
-        result = summarize(path, equivalents)
+        result = summarize(path, equivalents, only=sample)
         result["seconds"] = seconds
+        if sample is not None:
+            result["sample"] = sample
         previous[path] = result
     results = [previous[path] for path in sorted(previous, key=lambda p: (p not in DEFAULT_MODULES, p))]
     used = {i for r in results for i in r.pop("equivalents_used", [])}
