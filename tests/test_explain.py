@@ -458,6 +458,94 @@ def test_counting_model_forwards_and_counts_each_method_and_resets():
         counter.predict(x)
 
 
+class FixedOutput:
+    """A model whose predict returns a fixed array, whatever it is given."""
+
+    def __init__(self, values):
+        self.values = np.asarray(values)
+
+    def predict(self, x):
+        return self.values
+
+
+def test_model_output_shapes_columns_and_lengths():
+    x = np.zeros((3, 2))
+    column = explain.model_output(FixedOutput([[1], [2], [3]]), x)  # one column: flattened
+    np.testing.assert_array_equal(column, [1.0, 2.0, 3.0])
+    assert column.dtype == np.float64  # integers come back as float64
+    two = FixedOutput([[0.1, 0.9], [0.2, 0.8], [0.3, 0.7]])
+    np.testing.assert_array_equal(explain.model_output(two, x, output=0), [0.1, 0.2, 0.3])
+    np.testing.assert_array_equal(explain.model_output(two, x, output=1), [0.9, 0.8, 0.7])
+    for output in (-1, 2):
+        with pytest.raises(ValueError, match=exactly(f"output must be an int in [0, 1]; got {output}.")):
+            explain.model_output(two, x, output=output)
+    with pytest.raises(ValueError, match=exactly(
+            "output: model.predict returned shape (3, 1, 2); pass output=<column> to pick one output.")):
+        explain.model_output(FixedOutput(np.zeros((3, 1, 2))), x)
+    with pytest.raises(ValueError, match=exactly("model.predict returned 2 values for 3 examples.")):
+        explain.model_output(FixedOutput([1.0, 2.0]), x)
+    with pytest.raises(ValueError, match=exactly("model.predict returned 2 values for 3 examples.")):
+        explain.model_output(FixedOutput([[1.0, 5.0], [2.0, 5.0]]), x, output=0)
+
+
+def test_check_model_looks_for_predict_unless_told():
+    model = LinearModel([1.0])
+    assert explain.check_model(model) == model.predict
+    proba = ProbaModel([1.0])
+    assert explain.check_model(proba, "predict_proba") == proba.predict_proba
+    with pytest.raises(TypeError, match=exactly(
+            "model must have a callable 'predict' method (a fitted scikit-learn estimator, a KerasBinaryClassifier, "
+            "...); got ProbaModel without one.")):
+        explain.check_model(proba)
+    with pytest.raises(TypeError, match=exactly("response must be a non-empty string; got 3.")):
+        explain.check_model(model, 3)
+
+
+def test_permutation_importance_defaults_and_a_probability_column(regression_data):
+    x, y, w = regression_data
+    default = explain.permutation_importance(LinearModel(w), x, y, r2)  # 5 repeats, random_state 0
+    spelled = explain.permutation_importance(LinearModel(w), x, y, r2, n_repeats=5, random_state=0)
+    assert default.importances.shape == (4, 5)
+    np.testing.assert_array_equal(default.importances, spelled.importances)
+    labels = (x @ w > 0).astype(int)
+    proba = explain.permutation_importance(ProbaModel(w), x, labels, lambda t, p: -np.mean((t - p) ** 2),
+                                           response="predict_proba", output=1, n_repeats=2)
+    assert proba.importances.shape == (4, 2) and proba.importances_mean[2] == 0.0  # w[2] = 0: an unused feature
+    with pytest.raises(ValueError, match=exactly("random_state must be a non-negative int; got -1.")):
+        explain.permutation_importance(LinearModel(w), x, y, r2, random_state=-1)
+
+
+def test_keras_wrapper_checks_its_model_and_labels_and_passes_fit_arguments(keras_classifier, capsys):
+    import keras
+
+    x = np.random.default_rng(2).normal(size=(40, 3)).astype(np.float32)
+    for model, name in ((None, "NoneType"), ("not a model", "str"), (LinearModel([1.0]), "LinearModel")):
+        with pytest.raises(TypeError, match=exactly(f"model must be a Keras model (with predict_on_batch); got {name}.")):
+            explain.KerasBinaryClassifier(model).predict_proba(x)
+    two_outputs = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="sigmoid")])
+    with pytest.raises(ValueError, match=exactly(
+            "model: the Keras model must have one sigmoid output; it returned shape (40, 2).")):
+        explain.KerasBinaryClassifier(two_outputs).predict_proba(x)
+    with pytest.raises(ValueError, match=exactly("x has 2 features but 3 were expected (one per column); got shape (40, 2).")):
+        keras_classifier.fit(x[:, :2], np.zeros(40))
+    for labels in (np.zeros(39), np.full(40, 2), np.zeros((40, 1))):
+        with pytest.raises(ValueError, match=exactly("y must be 1-D labels in {0, 1}, one per row of x.")):
+            keras_classifier.fit(x, labels)
+    iterations = int(keras_classifier.model.optimizer.iterations)
+    assert keras_classifier.fit(x, (x[:, 0] > 0).astype(int), epochs=2, batch_size=10) is keras_classifier
+    assert int(keras_classifier.model.optimizer.iterations) == iterations + 2 * 4  # the fit arguments reach fit
+    assert capsys.readouterr().out == ""  # verbose=0 unless given
+
+
+def test_keras_wrapper_threshold_is_inclusive_and_labels_are_integers(keras_classifier):
+    x = np.random.default_rng(3).normal(size=(10, 3)).astype(np.float32)
+    p = keras_classifier.predict_proba(x)[:, 1]
+    labels = explain.KerasBinaryClassifier(keras_classifier.model, threshold=float(p[0])).predict(x)
+    assert labels[0] == 1 and labels.dtype == np.int64  # p >= threshold is class 1
+    with pytest.raises(ValueError, match=exactly("threshold must be a finite number > 0; got 0.0.")):
+        explain.KerasBinaryClassifier(keras_classifier.model, threshold=0.0).predict(x)
+
+
 def test_grid_and_ridge_arguments_are_checked(regression_data):
     x, y, _ = regression_data
     grid = explain.feature_grid(x, 0, n_points=4, percentiles=(0.1, 0.9))
