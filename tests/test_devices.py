@@ -477,3 +477,38 @@ def test_get_strategy_picks_tpu_mirrored_gpus_emulated_cpus_or_default(monkeypat
     assert calls[-1] == "configured"
     monkeypatch.setenv("BOOK_VIRTUAL_DEVICES", "1")
     assert devices.get_strategy() is tf.distribute.get_strategy()
+
+
+class _FakeJaxDevice:
+    def __init__(self, platform, device_kind=None):
+        self.platform = platform
+        if device_kind is not None:
+            self.device_kind = device_kind
+
+    def __str__(self):
+        return f"{self.platform}:0"
+
+
+@pytest.mark.parametrize("platform, kind", [("tpu", "TPU"), ("gpu", "GPU"), ("cpu", "CPU"), ("METAL", "CPU")])
+def test_detect_accelerator_under_jax_reads_the_platform_of_jaxs_devices(monkeypatch, platform, kind):
+    """The JAX branch, run in this process with jax.devices replaced (any kind of machine)."""
+    jax = pytest.importorskip("jax")
+    monkeypatch.setattr(devices, "_keras_backend_in_use", lambda: "jax")
+    fakes = [_FakeJaxDevice(platform, "chip A"), _FakeJaxDevice(platform)]  # the second has no device_kind
+    monkeypatch.setattr(jax, "devices", lambda: fakes)
+    monkeypatch.delenv("BOOK_VIRTUAL_DEVICES", raising=False)
+    info = devices.detect_accelerator()
+    assert info == devices.AcceleratorInfo(kind, 2, ("chip A", f"{platform}:0"), False, "jax")
+    monkeypatch.setenv("BOOK_VIRTUAL_DEVICES", "2")  # emulated devices are CPU devices only
+    assert devices.detect_accelerator().emulated == (kind == "CPU")
+
+
+@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
+def test_configure_virtual_devices_hands_the_count_to_the_backends_own_helper(monkeypatch, backend):
+    calls = []
+    monkeypatch.setattr(devices, "_keras_backend_in_use", lambda: backend)
+    monkeypatch.setattr(devices, "_configure_jax_cpu_devices", lambda count: calls.append(("jax", count)))
+    monkeypatch.setattr(devices, "_configure_tf_cpu_devices", lambda count: calls.append(("tensorflow", count)))
+    assert devices.configure_virtual_devices({"BOOK_VIRTUAL_DEVICES": "3"}) == 3
+    assert calls == [(backend, 3)]
+    assert devices.configure_virtual_devices({}) is None and calls == [(backend, 3)]  # unset: nothing to do
