@@ -512,3 +512,37 @@ def test_configure_virtual_devices_hands_the_count_to_the_backends_own_helper(mo
     assert devices.configure_virtual_devices({"BOOK_VIRTUAL_DEVICES": "3"}) == 3
     assert calls == [(backend, 3)]
     assert devices.configure_virtual_devices({}) is None and calls == [(backend, 3)]  # unset: nothing to do
+
+
+class _FakeTfDevice:
+    def __init__(self, name):
+        self.name = name
+
+
+@pytest.mark.parametrize("machine", ["tpu", "gpu", "cpu"])
+def test_detect_accelerator_under_tensorflow_looks_for_tpus_then_gpus_then_cpus(monkeypatch, machine):
+    """The TensorFlow branch with TensorFlow's device lists replaced (any kind of machine)."""
+    tf = pytest.importorskip("tensorflow")
+    monkeypatch.setattr(devices, "_keras_backend_in_use", lambda: "tensorflow")
+    logical = {"TPU": [_FakeTfDevice("/device:TPU:0"), _FakeTfDevice("/device:TPU:1")] if machine == "tpu" else [],
+               "CPU": [_FakeTfDevice("/device:CPU:0"), _FakeTfDevice("/device:CPU:1")]}
+    physical = {"GPU": [_FakeTfDevice("/physical_device:GPU:0"), _FakeTfDevice("/physical_device:GPU:1")]
+                if machine == "gpu" else []}
+    details = {"/physical_device:GPU:0": {"device_name": "Chip X"}, "/physical_device:GPU:1": {}}
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind: logical[kind])
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: physical[kind])
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda device: details[device.name])
+    monkeypatch.delenv("BOOK_VIRTUAL_DEVICES", raising=False)
+    expected = {
+        "tpu": devices.AcceleratorInfo("TPU", 2, ("/device:TPU:0", "/device:TPU:1"), False, "tensorflow"),
+        "gpu": devices.AcceleratorInfo("GPU", 2, ("Chip X", "/physical_device:GPU:1"), False, "tensorflow"),
+        "cpu": devices.AcceleratorInfo("CPU", 2, ("/device:CPU:0", "/device:CPU:1"), False, "tensorflow"),
+    }[machine]
+    assert devices.detect_accelerator() == expected
+    monkeypatch.setenv("BOOK_VIRTUAL_DEVICES", "2")  # emulated devices are CPU devices only
+    assert devices.detect_accelerator().emulated == (machine == "cpu")
+
+
+def test_detect_accelerator_under_another_backend_reports_one_cpu(monkeypatch):
+    monkeypatch.setattr(devices, "_keras_backend_in_use", lambda: "torch")
+    assert devices.detect_accelerator() == devices.AcceleratorInfo("CPU", 1, ("cpu",), False, "torch")
