@@ -84,8 +84,11 @@ def test_choose_backend_on_tpu_selects_jax_and_says_so(capsys):
     env = {}
     assert devices.choose_backend(env, tpu_present=True) == "jax"
     assert env["KERAS_BACKEND"] == "jax"
-    said = capsys.readouterr().out
-    assert "JAX backend" in said and "tensorflow-tpu" in said
+    assert capsys.readouterr().out == (
+        "TPU found and this TensorFlow has no TPU support: using the Keras JAX backend. For TensorFlow on the TPU, "
+        f"install tensorflow-tpu=={devices._tensorflow_version()} and set KERAS_BACKEND=tensorflow before the "
+        "set-up cell.\n"
+    )
 
 
 def test_choose_backend_on_tpu_refuses_tensorflow_without_tpu_support():
@@ -188,7 +191,7 @@ def test_choose_backend_picks_jax_where_tensorflow_is_not_installed(capsys, monk
     env = {}
     assert devices.choose_backend(env, tpu_present=False) == "jax"
     assert env["KERAS_BACKEND"] == "jax"
-    assert "TensorFlow is not installed" in capsys.readouterr().out
+    assert capsys.readouterr().out == "TensorFlow is not installed: using the Keras JAX backend.\n"
     env = {"KERAS_BACKEND": "torch"}  # an explicit choice is kept
     assert devices.choose_backend(env, tpu_present=False) == "torch"
 
@@ -325,11 +328,19 @@ def test_choose_backend_keeps_an_explicit_choice_and_can_stay_quiet(capsys, monk
         devices.choose_backend({}, tpu_present=False, announce="no")
 
 
-def test_choose_backend_after_keras_is_imported_reports_the_running_backend():
+def test_choose_backend_after_keras_is_imported_reports_the_running_backend(monkeypatch):
     import keras
 
-    assert devices.choose_backend() == keras.backend.backend()
-    assert devices._keras_backend_in_use() == keras.backend.backend()
+    running = keras.backend.backend()
+    monkeypatch.setenv("KERAS_BACKEND", "jax" if running == "tensorflow" else "tensorflow")  # asked too late
+    assert devices.choose_backend() == running
+    assert devices._keras_backend_in_use() == running
+
+
+def test_choose_backend_before_keras_is_imported_reads_the_environment(monkeypatch):
+    monkeypatch.delitem(sys.modules, "keras")  # as in a fresh kernel (put back after the test)
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert devices.choose_backend(tpu_present=False) == "jax"
 
 
 def test_choose_backend_looks_for_tpu_device_files_when_not_told(monkeypatch):
