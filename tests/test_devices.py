@@ -338,7 +338,7 @@ def test_choose_backend_after_keras_is_imported_reports_the_running_backend(monk
 
 
 def test_choose_backend_before_keras_is_imported_reads_the_environment(monkeypatch):
-    monkeypatch.delitem(sys.modules, "keras")  # as in a fresh kernel (put back after the test)
+    monkeypatch.delitem(sys.modules, "keras", raising=False)  # as in a fresh kernel (put back after the test)
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     assert devices.choose_backend(tpu_present=False) == "jax"
 
