@@ -96,7 +96,8 @@ bench: $(STAMP)
 
 # Mutation testing (tools/mutation.py, mutmut configured in pyproject.toml): per module, the share
 # of mutants the unit tests kill. Slow (minutes per module), so not part of `make test`.
-# MODULES="utils/data.py" limits it to some modules; MUTATION_WORKERS=2 tests two mutants at once.
+# MODULES="utils/data.py" limits it to some modules; it tests one mutant per core at once
+# (MUTATION_WORKERS=1 for one at a time).
 MODULES ?=
 mutation: $(STAMP)
 	nice -n 19 $(BIN)/python -m tools.mutation $(MODULES)

@@ -280,8 +280,8 @@ def markdown(results: List[Dict]) -> str:
 def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", default=DEFAULT_MODULES, help="paths of utils modules")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("MUTATION_WORKERS", "1")),
-                        help="mutants tested at once (default 1, or MUTATION_WORKERS)")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("MUTATION_WORKERS", os.cpu_count() or 1)),
+                        help="mutants tested at once (default: one per core, or MUTATION_WORKERS)")
     parser.add_argument("--report-only", action="store_true", help="summarize mutants/ without running mutmut")
     parser.add_argument("--resume", action="store_true",
                         help="test only the mutants an interrupted run left unchecked (times add up)")
