@@ -44,3 +44,22 @@ def test_markdown_table_has_one_row_per_module_and_lists_survivors():
     text = mutation.markdown([result])
     assert "| utils/x.py | 10 | 8 | 1 | 1 | 0 | 0 | 0 | 90.0% | 1.5 min |" in text
     assert "### utils.x.x_f__mutmut_1 (survived)" in text
+
+
+@pytest.mark.parametrize("killed, total", [(0, 10), (10, 10), (95, 100), (467, 500)])
+def test_wilson_interval_equals_statsmodels(killed, total):
+    from statsmodels.stats.proportion import proportion_confint
+
+    low, high = mutation.wilson_interval(killed, total)
+    expected = proportion_confint(killed, total, alpha=0.05, method="wilson")
+    assert (low, high) == (pytest.approx(expected[0], abs=1e-3), pytest.approx(expected[1], abs=1e-3))
+    with pytest.raises(ValueError, match="^trials must be positive; got 0.$"):
+        mutation.wilson_interval(0, 0)
+
+
+def test_markdown_table_marks_a_sampled_module_and_its_interval():
+    result = {"module": "utils/x.py", "population": 1500, "interval": [0.9, 0.96], "total": 500, "killed": 460,
+              "timeout": 0, "survived": 30, "no_tests": 0, "other": 0, "equivalent": 10, "score": 0.9388,
+              "seconds": 600.0, "survivors": []}
+    text = mutation.markdown([result])
+    assert "| utils/x.py | 500 sampled of 1500 | 460 | 0 | 30 | 0 | 0 | 10 | 93.9% (95%: 90.0-96.0%) | 10.0 min |" in text
