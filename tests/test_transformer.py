@@ -40,6 +40,26 @@ def test_identical_keys_average_the_values():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(out)[0], values.mean(0), rtol=1e-6)
 
 
+def test_attention_with_an_explicit_scale_and_the_checks_of_its_sizes():
+    rng = np.random.default_rng(8)
+    q, k, v = (rng.normal(size=shape).astype("float32") for shape in ((1, 3, 4), (1, 5, 4), (1, 5, 2)))
+    out, weights = T.scaled_dot_product_attention(q, k, v, scale=1.0)
+    ref_out, ref_weights = numpy_attention(q * 2.0, k, v)  # scale 1 = the default 1/sqrt(4) on queries doubled
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(weights), ref_weights, atol=1e-6)
+    with pytest.raises(ValueError, match=exactly("scale must be a finite number > 0; got 0.")):
+        T.scaled_dot_product_attention(q, k, v, scale=0)
+    with pytest.raises(ValueError, match=exactly(
+            "query and key must have the same last (head) dimension d_k; got 4 and 6.")):
+        T.scaled_dot_product_attention(q, rng.normal(size=(1, 5, 6)).astype("float32"), v)
+    with pytest.raises(ValueError, match=exactly("key_length must be a positive int; got 0.")):
+        T.causal_mask(3, 0)
+    with pytest.raises(ValueError, match=exactly("depth must be a positive int; got 0.")):
+        T.sinusoidal_positional_encoding(4, 0)
+    with pytest.raises(ValueError, match=exactly("base must be a finite number > 1; got 1.0.")):
+        T.sinusoidal_positional_encoding(4, 4, base=1.0)
+    assert T.sinusoidal_positional_encoding(4, 4, base=1.5).shape == (4, 4)  # any base above 1
+
+
 def test_attention_rejects_mismatched_head_dimensions():
     with pytest.raises(ValueError, match=exactly("query and key must have the same last (head) dimension d_k; got 4 and 5.")):
         T.scaled_dot_product_attention(np.ones((3, 4)), np.ones((3, 5)), np.ones((3, 5)))
@@ -135,6 +155,34 @@ def test_causal_block_with_default_options_equals_the_numpy_forward_pass(norm_fi
     assert block.ff_hidden.units == 4 * d
     np.testing.assert_allclose(keras.ops.convert_to_numpy(block(x)), expected, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(block(x, training=True)), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_causal_self_attention_equals_numpy_and_its_cache_equals_the_full_pass():
+    """Called directly: the causal NumPy reference, then the same sequence written into a cache in two pieces."""
+    layer = T.CausalSelfAttention(2, 4)
+    assert layer.dropout == 0.0  # the default
+    layer.build((None, 6, 8))
+    assert [d.name for d in (layer.query_dense, layer.key_dense, layer.value_dense, layer.output_dense)] == [
+        "query", "key", "value", "output"]
+    rng = np.random.default_rng(11)
+    layer.set_weights([rng.normal(scale=0.5, size=w.shape).astype("float32") for w in layer.get_weights()])
+    x = rng.normal(size=(2, 6, 8)).astype("float32")
+    out, (keys, values), weights = (keras.ops.convert_to_numpy(t) if not isinstance(t, tuple) else t
+                                    for t in layer(x))
+    np.testing.assert_allclose(out, _numpy_causal_attention(x.astype(np.float64), layer, 2), rtol=1e-4, atol=1e-5)
+    assert np.all(np.triu(weights, k=1) == 0) and weights.shape == (2, 2, 6, 6)
+    cache = (np.zeros((2, 2, 8, 4), "float32"), np.zeros((2, 2, 8, 4), "float32"))  # room for 8 positions
+    first, cache, _ = layer(x[:, :4], cache=cache, cache_index=0)
+    second, cache, second_weights = layer(x[:, 4:], cache=cache, cache_index=4)
+    np.testing.assert_allclose(np.concatenate([keras.ops.convert_to_numpy(first), keras.ops.convert_to_numpy(second)],
+                                              axis=1), out, atol=1e-5)
+    for cached, full in zip(cache, (keys, values)):
+        cached = keras.ops.convert_to_numpy(cached)
+        np.testing.assert_allclose(cached[:, :, :6], keras.ops.convert_to_numpy(full), atol=1e-6)
+        assert not np.any(cached[:, :, 6:])  # positions not yet written stay zero
+    second_weights = keras.ops.convert_to_numpy(second_weights)  # queries 4, 5 over the 8 cached positions
+    assert np.all(second_weights[..., 0, 5:] == 0) and np.all(second_weights[..., 1, 6:] == 0)
+    np.testing.assert_allclose(second_weights[..., :6], keras.ops.convert_to_numpy(weights)[..., 4:, :], atol=1e-6)
 
 
 def test_layers_rebuild_from_their_config():
@@ -269,6 +317,18 @@ def test_mini_gpt_defaults_and_config():
         8, 2, 1, 12, 0.1, False)
 
 
+def test_mini_gpt_fills_its_whole_context_and_drops_out_only_in_training():
+    model = T.MiniGPT(11, 6, 8, 2, 1, dropout=0.5)
+    model.build((None, 6))
+    ids = np.arange(6)[None, :] % 11
+    logits, _ = model.step(ids)  # all six positions of the context: allowed
+    assert tuple(logits.shape) == (1, 6, 11)
+    inference = keras.ops.convert_to_numpy(model(ids))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(ids)), inference)  # no dropout by default
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(logits), inference, atol=1e-5)
+    assert np.abs(keras.ops.convert_to_numpy(model(ids, training=True)) - inference).max() > 1e-3
+
+
 def test_mini_gpt_forward_pass_written_out(tiny_gpt):
     """Token + position embeddings -> the blocks -> final layer norm (epsilon 1e-5) -> tied output projection."""
     ids = np.random.default_rng(5).integers(0, 23, (2, 7))
@@ -304,8 +364,32 @@ def test_transformer_classifier_defaults():
     assert model.get_layer("block_0").num_heads == 4 and model.get_layer("final_norm").epsilon == 1e-5
     patch = model.get_layer("patch_embedding")
     assert (patch.kernel_size, patch.strides) == ((6,), (3,))
+    assert model.name == "transformer_classifier" and model.inputs[0].name == "signal"
+    assert model.layers[-1].name == "logits"
     without = T.build_transformer_classifier(position_embedding=False)
     assert "position_embedding" not in [layer.name for layer in without.layers]
+
+
+def test_parameter_count_formulas_name_their_arguments_and_options():
+    d = 8
+    assert T.bert_parameter_count(2, d, 10, 5) - T.bert_parameter_count(2, d, 10, 5, pooler=False) == d * d + d
+    assert T.bert_parameter_count(2, d, 10, 5, ff_dim=4 * d) == T.bert_parameter_count(2, d, 10, 5)
+    assert T.gpt_parameter_count(2, d, 10, 5, ff_dim=4 * d) == T.gpt_parameter_count(2, d, 10, 5)
+    # a feed-forward width f adds 2 d f + f per block
+    assert T.gpt_parameter_count(2, d, 10, 5, ff_dim=10) - T.gpt_parameter_count(2, d, 10, 5, ff_dim=9) == 2 * (2 * d + 1)
+    assert T.bert_parameter_count(2, d, 10, 5, type_vocab_size=3) - T.bert_parameter_count(2, d, 10, 5) == d
+    for count in (T.gpt_parameter_count, T.bert_parameter_count):
+        for name in ("num_layers", "model_dim", "vocab_size", "context_length", "ff_dim"):
+            arguments = dict(num_layers=2, model_dim=d, vocab_size=10, context_length=5)
+            arguments[name] = 0
+            with pytest.raises(ValueError, match=exactly(f"{name} must be a positive int; got 0.")):
+                count(**arguments)
+    with pytest.raises(ValueError, match=exactly("type_vocab_size must be a positive int; got 0.")):
+        T.bert_parameter_count(2, d, 10, 5, type_vocab_size=0)
+    with pytest.raises(TypeError, match=exactly("pooler must be True or False; got 'yes'.")):
+        T.bert_parameter_count(2, d, 10, 5, pooler="yes")
+    with pytest.raises(TypeError, match=exactly("tie_embeddings must be True or False; got 'yes'.")):
+        T.gpt_parameter_count(2, d, 10, 5, tie_embeddings="yes")
 
 
 def test_published_sizes_from_the_formulas():
