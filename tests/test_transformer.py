@@ -317,6 +317,29 @@ def test_mini_gpt_defaults_and_config():
         8, 2, 1, 12, 0.1, False)
 
 
+def test_sublayer_names_are_stable():
+    """The names in model.summary() and in saved weight paths."""
+    block = T.TransformerBlock(8, 2, causal=True)
+    assert [layer.name for layer in (block.attention, block.norm_attention, block.norm_ff, block.ff_hidden,
+                                     block.ff_output)] == ["attention", "norm_attention", "norm_ff", "ff_hidden",
+                                                           "ff_output"]
+    assert T.TransformerBlock(8, 2).attention.name == "attention"
+    gpt = T.MiniGPT(11, 6, 8, 2, 2, tie_embeddings=False)
+    assert [layer.name for layer in (gpt.token_embedding, gpt.position_embedding, *gpt.blocks, gpt.final_norm,
+                                     gpt.head)] == ["token_embedding", "position_embedding", "block_0", "block_1",
+                                                    "final_norm", "head"]
+    assert T.PositionEmbedding(5, 4).table.name == "table"
+
+
+def test_without_dropout_training_changes_nothing(tiny_gpt):
+    ids = np.random.default_rng(6).integers(0, 23, (2, 9))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(tiny_gpt(ids, training=True)),
+                               keras.ops.convert_to_numpy(tiny_gpt(ids)), atol=1e-6)
+    block = T.TransformerBlock(8, 2, dropout=0.5)  # with dropout, a direct call is still inference
+    x = np.random.default_rng(7).normal(size=(1, 4, 8)).astype("float32")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(block(x)), keras.ops.convert_to_numpy(block(x)))
+
+
 def test_mini_gpt_fills_its_whole_context_and_drops_out_only_in_training():
     model = T.MiniGPT(11, 6, 8, 2, 1, dropout=0.5)
     model.build((None, 6))
