@@ -504,6 +504,47 @@ def test_top_k_draws_only_from_the_k_most_likely_and_seeds_differ(fixed_logits):
     assert T.generate(fixed_logits, [0], 600, top_k=2, use_cache=False, seed=2) == draws
 
 
+def test_top_k_keeps_exactly_the_k_largest_logits_for_every_k():
+    logits = np.random.default_rng(0).permutation(10).astype("float32")  # distinct values in a shuffled order
+    rng = np.random.default_rng(1)
+    for k in range(1, 11):
+        draws = {T._next_token(logits, rng, False, 100.0, k) for _ in range(400)}  # a high temperature: all kept appear
+        assert draws == set(np.argsort(-logits)[:k].tolist()), k
+
+
+def test_compiled_step_is_built_once_per_model(tiny_gpt):
+    T.compiled_step(tiny_gpt)
+    wrapper = tiny_gpt.__dict__["_compiled_step_model"]
+    T.compiled_step(tiny_gpt)
+    assert tiny_gpt.__dict__["_compiled_step_model"] is wrapper and wrapper.name == "compiled_step"
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: T.MiniGPT(11, 0), "context_length must be a positive int; got 0."),
+    (lambda: T.MiniGPT(11, 6, model_dim=0), "model_dim must be a positive int; got 0."),
+    (lambda: T.MiniGPT(11, 6, num_layers=0), "num_layers must be a positive int; got 0."),
+    (lambda: T.MiniGPT(11, 6, ff_dim=0), "ff_dim must be a positive int; got 0."),
+    (lambda: T.TransformerBlock(8, 0), "num_heads must be a positive int; got 0."),
+    (lambda: T.TransformerBlock(8, 2, ff_dim=0), "ff_dim must be a positive int; got 0."),
+    (lambda: T.TransformerBlock(8, 2, causal="yes"), "causal must be True or False; got 'yes'."),
+    (lambda: T.TransformerBlock(8, 2, norm_first="yes"), "norm_first must be True or False; got 'yes'."),
+    (lambda: T.CausalSelfAttention(0, 3), "num_heads must be a positive int; got 0."),
+    (lambda: T.CausalSelfAttention(2, 3, dropout=1.5), "dropout must be a finite number in [0, 1); got 1.5."),
+    (lambda: T.build_transformer_classifier(num_heads=0), "num_heads must be a positive int; got 0."),
+])
+def test_layers_name_their_bad_arguments(build, message):
+    with pytest.raises(utils.ArgumentError, match=exactly(message)):
+        build()
+
+
+def test_generate_checks_the_prompt_against_vocabulary_and_context(tiny_gpt):
+    with pytest.raises(ValueError, match=exactly("prompt token ids must lie in [0, 23); got 23..23.")):
+        T.generate(tiny_gpt, [23], 1)
+    assert T.generate(tiny_gpt, list(range(16)), 0, use_cache=False) == []  # a prompt that fills the context
+    with pytest.raises(TypeError, match=exactly("use_cache must be True or False; got 'no'.")):
+        T.generate(tiny_gpt, [1], 1, use_cache="no")
+
+
 def test_generate_without_cache_reads_the_last_context_tokens():
     model = NextId(vocab_size=5, context_length=6, model_dim=4, num_heads=1, num_layers=1)
     model.build((None, 6))
