@@ -512,6 +512,8 @@ def test_detect_accelerator_under_jax_reads_the_platform_of_jaxs_devices(monkeyp
     assert info == devices.AcceleratorInfo(kind, 2, ("chip A", f"{platform}:0"), False, "jax")
     monkeypatch.setenv("BOOK_VIRTUAL_DEVICES", "2")  # emulated devices are CPU devices only
     assert devices.detect_accelerator().emulated == (kind == "CPU")
+    monkeypatch.setattr(jax, "devices", lambda: fakes[:1])  # a machine with one device
+    assert devices.detect_accelerator().count == 1
 
 
 @pytest.mark.parametrize("backend", ["jax", "tensorflow"])
