@@ -166,9 +166,21 @@ def test_lime_with_a_small_kernel_recovers_the_local_gradient(regression_data):
     assert small.score > 0.99 > 0.9 > wide.score
 
 
-def test_lime_equals_the_lime_package():
+def lime_package(x, model, instance, num_samples, random_state, **options):
+    """The lime package's surrogate for P(class 1), continuous features: (coef, intercept, score)."""
     from lime.lime_tabular import LimeTabularExplainer
 
+    package = LimeTabularExplainer(
+        x, mode="classification", discretize_continuous=False, feature_selection="none",
+        random_state=random_state, **options,
+    ).explain_instance(instance, model.predict_proba, labels=(1,), num_features=x.shape[1], num_samples=num_samples)
+    coef = np.zeros(x.shape[1])
+    for j, value in package.local_exp[1]:
+        coef[j] = value
+    return coef, package.intercept[1], package.score
+
+
+def test_lime_equals_the_lime_package():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(100, 5)) * [1, 2, 3, 4, 5] + 1
     model = LogisticRegression().fit(x, (x[:, 0] + x[:, 1] > 2).astype(int))
@@ -177,16 +189,11 @@ def test_lime_equals_the_lime_package():
             model, x[3], x, num_samples=500, kernel_width=width, sample_around_instance=around,
             random_state=7, response="predict_proba", output=1,
         )
-        package = LimeTabularExplainer(
-            x, mode="classification", discretize_continuous=False, feature_selection="none",
-            kernel_width=width, sample_around_instance=around, random_state=7,
-        ).explain_instance(x[3], model.predict_proba, labels=(1,), num_features=5, num_samples=500)
-        coef = np.zeros(5)
-        for j, value in package.local_exp[1]:
-            coef[j] = value
+        coef, intercept, score = lime_package(x, model, x[3], 500, 7, kernel_width=width,
+                                              sample_around_instance=around)
         np.testing.assert_allclose(ours.coef, coef, atol=1e-10)
-        assert ours.intercept == pytest.approx(package.intercept[1], abs=1e-10)
-        assert ours.score == pytest.approx(package.score, abs=1e-10)
+        assert ours.intercept == pytest.approx(intercept, abs=1e-10)
+        assert ours.score == pytest.approx(score, abs=1e-10)
 
 
 # ---------------------------------------------------------------- surrogates, wrappers
@@ -412,21 +419,14 @@ def test_lime_defaults():
 
 def test_lime_equals_the_lime_package_with_a_constant_feature():
     """A constant training column has standard deviation 0: both use a scale of 1 for it."""
-    from lime.lime_tabular import LimeTabularExplainer
-
     rng = np.random.default_rng(5)
     x = rng.normal(size=(80, 3)) * [1.0, 3.0, 1.0]
     x[:, 2] = 4.0
     model = ProbaModel([1.0, -0.5, 0.2])
     ours = explain.lime_tabular(model, x[3], x, num_samples=300, random_state=2, response="predict_proba", output=1)
-    package = LimeTabularExplainer(
-        x, mode="classification", discretize_continuous=False, feature_selection="none", random_state=2,
-    ).explain_instance(x[3], model.predict_proba, labels=(1,), num_features=3, num_samples=300)
-    coef = np.zeros(3)
-    for j, value in package.local_exp[1]:
-        coef[j] = value
+    coef, intercept, _ = lime_package(x, model, x[3], 300, 2)
     np.testing.assert_allclose(ours.coef, coef, atol=1e-10)
-    assert ours.intercept == pytest.approx(package.intercept[1], abs=1e-10)
+    assert ours.intercept == pytest.approx(intercept, abs=1e-10)
 
 
 def test_surrogate_fidelity_edges():
