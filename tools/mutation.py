@@ -309,14 +309,12 @@ def main(argv: List[str] | None = None) -> int:
             names = all_mutants(path)
             sample = sorted(random.Random(args.seed).sample(names, min(args.sample, len(names))))
             seconds = round(seconds + run_module(path, args.workers, sample), 1)
-        elif args.survivors:
-            # mutmut regenerates the mutants of functions whose code changed (and finds new tests)
-            # at the start of a run: run it on the smallest function first, so that the list of
-            # mutants to re-test is read from the regenerated module.
-            seconds = round((seconds or 0.0) + run_module(path, args.workers, [smallest_function(path)]), 1)
-        if args.sample:
-            pass
         elif args.resume or args.survivors:
+            if args.survivors:
+                # mutmut regenerates the mutants of functions whose code changed (and finds new
+                # tests) at the start of a run: run it on the smallest function first, so that the
+                # list of mutants to re-test is read from the regenerated module.
+                seconds = round((seconds or 0.0) + run_module(path, args.workers, [smallest_function(path)]), 1)
             names = unfinished_mutants(path, survivors=args.survivors)
             if sample is not None:
                 names = sorted(set(names) & set(sample))
