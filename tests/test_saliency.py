@@ -167,6 +167,7 @@ def test_known_answers_tensorflow(check):
     check()
 
 
+@pytest.mark.slow
 def test_known_answers_jax_without_tensorflow():
     code = (
         "import sys; sys.path.insert(0, 'tests')\n"

@@ -96,9 +96,12 @@ def _check_targets(targets: Any, n: int) -> np.ndarray:
     if is_int(targets):
         targets = np.full(n, int(targets))
     array = check_array("targets", targets, 1)
-    if array.dtype.kind not in "iu" or len(array) != n or array.min() < 0:
-        raise ArgumentError(f"targets must hold one non-negative class index per example ({n}); "
-                            f"got dtype {array.dtype}, shape {array.shape}.")
+    if array.dtype.kind not in "iu":
+        raise ArgumentError(f"targets must hold integer class indices; got dtype {array.dtype}.")
+    if len(array) != n:
+        raise ArgumentError(f"targets must have one class index per example ({n}); got {len(array)}.")
+    if array.min() < 0:
+        raise ArgumentError(f"targets must be non-negative class indices; got {int(array.min())}.")
     return array.astype(np.int64)
 
 
@@ -216,7 +219,7 @@ def _check_baseline_value(baseline: Any, x: np.ndarray) -> np.ndarray:
         return np.full_like(x, check_number("baseline", baseline))
     array = check_array("baseline", baseline, finite=True).astype(np.float32)
     if array.shape != x.shape:
-        raise ArgumentError(f"baseline must be a number or an array of the shape of x {x.shape}; got {array.shape}.")
+        raise ArgumentError(f"baseline must be a number or an array of the shape of x {x.shape}; got shape {array.shape}.")
     return array
 
 
@@ -451,10 +454,17 @@ def edge_maps(x: Any) -> np.ndarray:
 
     Raises :class:`utils.ArgumentError` for ``x`` that is not a 4-D batch of images.
     """
-    from scipy.ndimage import sobel
+    from scipy.ndimage import correlate1d
 
     x = check_array("x", x, 4, finite=True).astype(np.float64)
-    rows, columns = sobel(x, axis=1, mode="nearest"), sobel(x, axis=2, mode="nearest")
+
+    def sobel(axis: int, across: int) -> np.ndarray:
+        # a difference along `axis`, smoothed along `across` only: scipy.ndimage.sobel would also
+        # smooth over the batch and channel axes, mixing neighbouring images
+        difference = correlate1d(x, [-1.0, 0.0, 1.0], axis=axis, mode="nearest")
+        return correlate1d(difference, [1.0, 2.0, 1.0], axis=across, mode="nearest")
+
+    rows, columns = sobel(1, 2), sobel(2, 1)
     return np.sqrt(rows**2 + columns**2).sum(axis=-1)
 
 
