@@ -8,7 +8,7 @@ can run them in a fresh interpreter where TensorFlow cannot be imported
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_python
+from conftest import ROOT, exactly, run_python
 
 IG_STEPS = 128  # the chapter's step count
 
@@ -158,8 +158,73 @@ def check_one_dimensional():
     assert saliency.find_spatial_layer(model) == "conv_1"
 
 
+def quadratic_model(input_shape=(3, 4, 2), seed=0):
+    """Score of class c = sum_i w_ic x_i^2: its gradient 2 w_ic x_i is linear along any straight path."""
+    keras = _keras()
+    inputs = keras.Input(input_shape)
+    squared = keras.layers.Multiply(name="square")([inputs, inputs])
+    model = keras.Model(inputs, keras.layers.Dense(2, name="scores")(keras.layers.Flatten(name="flatten")(squared)))
+    rng = np.random.default_rng(seed)
+    size = int(np.prod(input_shape))
+    model.set_weights([rng.normal(size=(size, 2)).astype("float32"), rng.normal(size=2).astype("float32")])
+    return model
+
+
+def check_integrated_gradients_midpoint_rule():
+    """The midpoint rule integrates a linear gradient exactly: IG_i = w_i (x_i^2 - x'_i^2) for any step count."""
+    from utils.explain import saliency
+
+    model = quadratic_model()
+    kernel = model.get_weights()[0]
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(4, 3, 4, 2)).astype("float32")
+    targets = np.array([0, 1, 1, 0])
+    w = kernel[:, targets].T.reshape(x.shape)
+    for steps, baseline in [(1, None), (2, rng.normal(size=(3, 4, 2))), (3, rng.normal(size=x.shape))]:
+        reference = np.zeros_like(x) if baseline is None else np.broadcast_to(baseline, x.shape)
+        expected = w * (x**2 - reference**2)
+        attributions = saliency.integrated_gradients(model, x, targets, baseline=baseline, steps=steps,
+                                                     keep_channels=True, batch_size=5)
+        np.testing.assert_allclose(attributions, expected, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(saliency.integrated_gradients(model, x, targets, baseline=baseline, steps=steps),
+                                   expected.sum(axis=-1), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(saliency.integrated_gradients(model, x, targets), (w * x**2).sum(axis=-1),  # 32 steps
+                               rtol=1e-4, atol=1e-5)
+
+
+def check_gradients_per_channel_and_in_chunks():
+    """keep_channels keeps the channel axis (its sum is the default map); batch_size only chunks the work."""
+    from utils.explain import saliency
+
+    model = quadratic_model()
+    kernel = model.get_weights()[0]
+    x = np.random.default_rng(6).normal(size=(5, 3, 4, 2)).astype("float32")
+    targets = np.array([1, 0, 0, 1, 1])
+    expected = 2.0 * x * kernel[:, targets].T.reshape(x.shape)
+    np.testing.assert_allclose(saliency.vanilla_gradients(model, x, targets, keep_channels=True, batch_size=2), expected,
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(saliency.vanilla_gradients(model, x, targets), expected.sum(axis=-1), rtol=1e-5, atol=1e-6)
+    without_noise = saliency.smoothgrad(model, x, targets, noise_level=0.0, n_samples=2, keep_channels=True, batch_size=3)
+    np.testing.assert_allclose(without_noise, expected, rtol=1e-5, atol=1e-6)
+    # with noise: the mean of the gradients at the noisy copies, noise of std noise_level * (max - min) per example
+    noise = np.random.RandomState(4).standard_normal((3,) + x.shape)
+    scale = 0.3 * (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3)))[:, None, None, None]
+    noisy_expected = (2.0 * (x + noise * scale) * kernel[:, targets].T.reshape(x.shape)).mean(axis=0)
+    np.testing.assert_allclose(saliency.smoothgrad(model, x, targets, n_samples=3, noise_level=0.3, seed=4, batch_size=4),
+                               noisy_expected.sum(axis=-1), rtol=1e-4, atol=1e-5)
+    default = saliency.smoothgrad(model, x, targets)  # 25 samples, noise level 0.2, seed 0
+    noise = np.random.RandomState(0).standard_normal((25,) + x.shape)
+    scale = 0.2 * (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3)))[:, None, None, None]
+    np.testing.assert_allclose(default, (2.0 * (x + noise * scale) * kernel[:, targets].T.reshape(x.shape)).mean(axis=0)
+                               .sum(axis=-1), rtol=1e-4, atol=1e-5)
+    scores = saliency.target_scores(model, x, targets, batch_size=2)
+    np.testing.assert_allclose(scores, np.einsum("nc,cn->n", (x**2).reshape(5, -1), kernel[:, targets])
+                               + model.get_weights()[1][targets], rtol=1e-5)
+
+
 KNOWN_ANSWERS = [check_linear_gradients, check_gradients_follow_the_current_weights, check_sigmoid_head,
-                 check_completeness, check_gradcam_region, check_one_dimensional]
+                 check_completeness, check_gradcam_region, check_one_dimensional,
+                 check_integrated_gradients_midpoint_rule, check_gradients_per_channel_and_in_chunks]
 
 
 @pytest.mark.parametrize("check", KNOWN_ANSWERS, ids=lambda check: check.__name__)
@@ -315,6 +380,202 @@ def test_activation_maximization_raises_the_class_score():
     assert np.all(saliency.target_scores(model, images, [0, 1, 2]) > saliency.target_scores(model, start, [0, 1, 2]))
 
 
+def test_explanation_model_heads_features_and_offset():
+    keras = _keras()
+    from utils.explain import saliency
+
+    model = small_cnn(activation="softmax", seed=21)
+    x = np.random.default_rng(21).uniform(size=(3, 8, 8, 1)).astype("float32")
+    probabilities = keras.ops.convert_to_numpy(model(x))
+    logits = keras.ops.convert_to_numpy(saliency.explanation_model(model)(x))
+    np.testing.assert_allclose(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True), probabilities, rtol=1e-5)
+    log_probabilities = saliency.explanation_model(model, head="log_probabilities")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(log_probabilities(x)), np.log(probabilities), atol=1e-5)
+    binary = small_cnn(n_outputs=1, activation="sigmoid", seed=22)
+    p = keras.ops.convert_to_numpy(binary(x))[:, 0]
+    two = keras.ops.convert_to_numpy(saliency.explanation_model(binary, head="log_probabilities")(x))
+    np.testing.assert_allclose(two, np.log(np.stack([1 - p, p], axis=1)), atol=1e-5)
+    assert saliency.explanation_model(binary).outputs[0].shape[-1] == 1
+
+    conv_0 = keras.ops.convert_to_numpy(keras.Model(model.inputs[0], model.get_layer("conv_0").output)(x))
+    features, scores = saliency.explanation_model(model, "conv_0", features=True)(x)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(features), conv_0, atol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(scores), logits, atol=1e-5)
+    last_conv = keras.ops.convert_to_numpy(keras.Model(model.inputs[0], model.get_layer("conv_1").output)(x))
+    with_offset = saliency.explanation_model(model, feature_offset=True)  # the last convolution by default
+    assert [tensor.shape[1:] for tensor in with_offset.inputs] == [(8, 8, 1), (8, 8, 8)]
+    zero = np.zeros((3, 8, 8, 8), "float32")
+    features, scores = with_offset([x, zero])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(features), last_conv, atol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(scores), logits, atol=1e-5)
+    shifted = keras.ops.convert_to_numpy(with_offset([x, zero + 1.0])[1])
+    after = keras.Model(model.get_layer("pool").input, model.outputs[0])  # the layers after conv_1
+    expected = np.log(keras.ops.convert_to_numpy(after(last_conv + 1.0)))
+    np.testing.assert_allclose(shifted - shifted.mean(axis=1, keepdims=True),
+                               expected - expected.mean(axis=1, keepdims=True), atol=1e-4)
+    # built once per model and request
+    assert saliency.explanation_model(model) is saliency.explanation_model(model)
+    assert saliency.explanation_model(model, feature_offset=True) is with_offset
+    assert saliency.explanation_model(model, "conv_0", feature_offset=True) is not with_offset
+    assert saliency.explanation_model(model, head="log_probabilities") is log_probabilities
+    assert saliency.explanation_model(model, head="log_probabilities") is not saliency.explanation_model(model)
+    assert model.layers[-1].activation.__name__ == "softmax"
+
+
+@pytest.mark.parametrize("ending", ["Softmax", "Activation"])
+def test_an_output_layer_that_only_applies_a_softmax_is_dropped(ending):
+    keras = _keras()
+    from utils.explain import saliency
+
+    logits_model = small_cnn(seed=23)
+    last = keras.layers.Softmax(name="probabilities") if ending == "Softmax" else keras.layers.Activation(
+        "softmax", name="probabilities")
+    model = keras.Model(logits_model.inputs, last(logits_model.outputs[0]))
+    x = np.random.default_rng(23).uniform(size=(2, 8, 8, 1)).astype("float32")
+    np.testing.assert_allclose(saliency.vanilla_gradients(model, x, [1, 3]), saliency.vanilla_gradients(logits_model, x, [1, 3]),
+                               atol=1e-6)
+    np.testing.assert_allclose(saliency.target_scores(model, x, [1, 3]), saliency.target_scores(logits_model, x, [1, 3]),
+                               atol=1e-6)
+
+
+def test_target_scores_and_n_classes_of_a_single_unit_head():
+    keras = _keras()
+    from utils.explain import saliency
+
+    binary = small_cnn(n_outputs=1, activation="sigmoid", seed=24)
+    x = np.random.default_rng(24).uniform(size=(5, 8, 8, 1)).astype("float32")
+    p = keras.ops.convert_to_numpy(binary(x))[:, 0]
+    z = np.log(p / (1 - p))
+    targets = np.array([1, 0, 0, 1, 1])
+    np.testing.assert_allclose(saliency.target_scores(binary, x, targets, batch_size=2), np.where(targets == 1, z, -z),
+                               atol=1e-4)
+    assert saliency.n_classes(binary) == 2 and saliency.n_classes(small_cnn(n_outputs=3)) == 3
+
+
+def test_layer_names_that_repeat_across_nested_models_are_refused():
+    keras = _keras()
+    from utils.explain import saliency
+
+    inner_input = keras.Input((8, 8, 1))
+    inner = keras.Model(inner_input, keras.layers.Conv2D(2, 3, name="conv")(inner_input), name="inner")
+    inputs = keras.Input((8, 8, 1))
+    h = keras.layers.Conv2D(2, 3, name="conv")(inner(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="scores")(keras.layers.Flatten(name="flat")(h)))
+    with pytest.raises(Exception, match=exactly("model has layers that share a name across nested models (conv); "
+                                                "give them unique names.")):
+        saliency.explanation_model(model)
+
+
+def test_the_last_convolution_of_any_kind_is_the_default_layer():
+    keras = _keras()
+    from utils.explain import saliency
+
+    for kind, name in [(lambda: keras.layers.DepthwiseConv2D(3, padding="same", name="depthwise"), "depthwise"),
+                       (lambda: keras.layers.SeparableConv2D(4, 3, padding="same", name="separable"), "separable"),
+                       (lambda: keras.layers.Conv2DTranspose(4, 3, padding="same", name="transpose"), "transpose")]:
+        inputs = keras.Input((8, 8, 2))
+        h = kind()(keras.layers.Conv2D(2, 3, padding="same", name="first")(inputs))
+        h = keras.layers.GlobalAveragePooling2D(name="gap")(keras.layers.ReLU(name="relu")(h))
+        model = keras.Model(inputs, keras.layers.Dense(3, name="scores")(h))
+        assert saliency.find_spatial_layer(model) == name
+    one_d = keras.Sequential([keras.Input((20, 1)), keras.layers.Conv1D(3, 3, name="c1"),
+                              keras.layers.SeparableConv1D(3, 3, name="s1"), keras.layers.Flatten(), keras.layers.Dense(2)])
+    assert saliency.find_spatial_layer(one_d) == "s1"
+
+
+def test_class_activation_maps_without_relu_and_in_chunks():
+    keras = _keras()
+    from utils.explain import saliency
+
+    model, x = region_model()
+    weights = model.get_weights()
+    weights[2] = -np.eye(2, dtype="float32")  # class k's score is minus the mean of channel k
+    model.set_weights(weights)
+    for method in (saliency.gradcam, saliency.gradcam_plus_plus, saliency.layercam):
+        assert np.all(method(model, x, [0, 1]) == 0.0), method.__name__  # the ReLU removes a negative map
+    np.testing.assert_allclose(saliency.gradcam(model, x, [0, 1], relu=False),
+                               -np.stack([x[0, ..., 0], x[1, ..., 1]]) / 64, atol=1e-7)
+    assert np.all(saliency.layercam(model, x, [0, 1], relu=False) == 0.0)  # no positive gradient anywhere
+    cnn, images, targets = MODELS["functional"]()
+    for method in (saliency.gradcam, saliency.gradcam_plus_plus, saliency.layercam):
+        np.testing.assert_allclose(method(cnn, images, targets, batch_size=2), method(cnn, images, targets), atol=1e-6)
+    for method in (saliency.gradcam, saliency.gradcam_plus_plus):
+        assert method(cnn, images, targets, relu=False, layer="conv_0").min() < 0.0, method.__name__
+    # LayerCAM weighs features by positive gradients: a negative map needs negative features
+    inputs = keras.Input((4, 4, 1))
+    features = keras.layers.Conv2D(1, 1, use_bias=False, kernel_initializer="ones", name="linear_features")(inputs)
+    linear = keras.Model(inputs, keras.layers.Dense(1, kernel_initializer="ones")(
+        keras.layers.GlobalAveragePooling2D()(features)))
+    negative = -np.random.default_rng(27).uniform(0.5, 1.0, size=(1, 4, 4, 1)).astype("float32")
+    np.testing.assert_allclose(saliency.layercam(linear, negative, 1, relu=False), negative[..., 0] / 16, atol=1e-7)
+    assert np.all(saliency.layercam(linear, negative, 1) == 0.0)
+
+
+def test_model_passes_defaults():
+    from utils.explain import saliency
+
+    assert saliency.model_passes("smoothgrad") == {"forward": 25, "backward": 25}
+    assert saliency.model_passes("integrated_gradients") == {"forward": 32, "backward": 32}
+    assert saliency.model_passes("gradcam++") == saliency.model_passes("layercam") == {"forward": 2, "backward": 1}
+
+
+def test_display_scaling_of_the_overlays():
+    import matplotlib.pyplot as plt
+
+    from utils.explain import saliency
+
+    figure, (left, middle, right) = plt.subplots(1, 3)
+    image = np.zeros((4, 4))
+    image[1:3, 1:3] = 2.0
+    saliency_map = np.array([[-4.0, 2.0, 0.0, 1.0]] * 4)
+    shown = saliency.overlay_image(left, image[..., None], saliency_map, alpha=0.5)
+    np.testing.assert_allclose(shown.get_array(), np.abs(saliency_map) / 4.0)
+    assert shown.get_clim() == (0.0, 1.0) and shown.get_cmap().name == "Reds" and shown.get_alpha() == 0.5
+    assert len(left.collections) == 1 and list(left.get_xticks()) == [] and list(left.get_yticks()) == []
+    shown = saliency.overlay_image(middle, np.ones((4, 4)), saliency_map, signed=True)
+    np.testing.assert_allclose(shown.get_array(), saliency_map / 4.0)
+    assert shown.get_clim() == (-1.0, 1.0) and shown.get_cmap().name == "RdBu_r" and shown.get_alpha() == 1.0
+    assert len(middle.collections) == 0  # a flat image has no outline
+    zero = saliency.overlay_image(middle, image, np.zeros((4, 4)))
+    np.testing.assert_array_equal(zero.get_array(), 0.0)
+    signal = np.array([1.0, 3.0, 2.0, 5.0])
+    strip = saliency.overlay_signal(right, signal[:, None], np.array([0.0, -1.0, 2.0, 0.5]), signed=True)
+    np.testing.assert_allclose(strip.get_array(), [[0.0, -0.5, 1.0, 0.25]])
+    assert strip.get_extent() == [-0.5, 3.5, 0.6, 5.4]  # the signal's range, 10% more on each side
+    assert right.get_xlim() == (-0.5, 3.5) and right.get_ylim() == (0.6, 5.4)
+    np.testing.assert_array_equal(right.lines[0].get_ydata(), signal)
+    plt.close(figure)
+    figure, axis = plt.subplots()
+    flat = saliency.overlay_signal(axis, np.full(3, 2.0), np.ones(3))
+    assert flat.get_extent() == [-0.5, 2.5, 1.9, 2.1] and flat.get_cmap().name == "Reds"
+    plt.close(figure)
+
+
+def test_saliency_grid_layout():
+    import matplotlib.pyplot as plt
+
+    from utils.explain import saliency
+
+    images = np.random.default_rng(25).uniform(size=(2, 6, 6, 1))
+    figure = saliency.plot_saliency_grid(images, {"plain": images[..., 0], "signed": images[..., 0] - 0.5},
+                                         signed=("signed",), column_titles=["first", "second"], cell_size=(2.0, 1.0))
+    axes = np.array(figure.axes).reshape(3, 2)
+    np.testing.assert_allclose(figure.get_size_inches(), (2.0 * 2 + 1.2, 1.0 * 3))
+    assert [axis.get_title() for axis in axes[0]] == ["first", "second"]
+    assert [axis.get_ylabel() for axis in axes[:, 0]] == ["input", "plain", "signed"]
+    np.testing.assert_array_equal(axes[0, 1].images[0].get_array(), images[1, ..., 0])
+    assert axes[1, 0].images[0].get_cmap().name == "Reds" and axes[2, 0].images[0].get_cmap().name == "RdBu_r"
+    np.testing.assert_allclose(axes[2, 1].images[0].get_array(), (images[1, ..., 0] - 0.5) / np.abs(images[1, ..., 0] - 0.5).max())
+    plt.close(figure)
+    signals = np.random.default_rng(26).normal(size=(3, 30, 1))
+    figure = saliency.plot_saliency_grid(signals, {"gradient": signals[..., 0]})
+    axes = np.array(figure.axes).reshape(2, 3)
+    np.testing.assert_array_equal(axes[0, 2].lines[0].get_ydata(), signals[2, :, 0])
+    np.testing.assert_array_equal(axes[1, 2].lines[0].get_ydata(), signals[2, :, 0])
+    assert all(axis.get_title() == "" for axis in axes[0])
+    plt.close(figure)
+
+
 def test_model_passes():
     from utils.explain import saliency
 
@@ -345,41 +606,153 @@ def test_plots():
 # Bad input -------------------------------------------------------------------------
 
 
-def _argument_error(argument, call):
-    import utils
-
-    with pytest.raises(utils.ArgumentError) as caught:
-        call()
-    assert argument in str(caught.value), str(caught.value)
-
-
-def test_bad_input_names_the_argument():
+def _bad_calls():
+    """(call, the whole message) for each kind of bad input."""
+    keras = _keras()
     from utils.explain import saliency
 
     model, x, targets = MODELS["functional"]()
     dense_only = linear_model()
-    cases = [
-        ("model", lambda: saliency.vanilla_gradients("not a model", x, targets)),
-        ("layer", lambda: saliency.gradcam(model, x, targets, layer="no_such_layer")),
-        ("layer", lambda: saliency.gradcam(model, x, targets, layer="hidden")),  # a Dense layer: not spatial
-        ("layer", lambda: saliency.gradcam(dense_only, np.zeros((2, 3, 4, 1)), [0, 1])),  # no convolution
-        ("targets", lambda: saliency.gradcam(model, x, np.full(5, 4))),  # 4 classes: 0..3
-        ("targets", lambda: saliency.vanilla_gradients(model, x, [-1, 0, 0, 0, 0])),
-        ("targets", lambda: saliency.vanilla_gradients(model, x, [0, 1])),
-        ("targets", lambda: saliency.vanilla_gradients(model, x, np.zeros(5) + 0.5)),
-        ("x", lambda: saliency.vanilla_gradients(model, x[0], 0)),  # one image, not a batch
-        ("x", lambda: saliency.integrated_gradients(model, np.zeros((2, 7, 8, 1)), 0)),
-        ("implementation", lambda: saliency.gradcam(model, x, targets, implementation="captum")),
-        ("n_samples", lambda: saliency.smoothgrad(model, x, targets, n_samples=0)),
-        ("noise_level", lambda: saliency.smoothgrad(model, x, targets, noise_level=-0.1)),
-        ("steps", lambda: saliency.integrated_gradients(model, x, targets, steps=0)),
-        ("baseline", lambda: saliency.integrated_gradients(model, x, targets, baseline=np.zeros((4, 4, 1)))),
-        ("max_n", lambda: saliency.scorecam(model, x, targets, max_n=9)),  # conv_1 has 8 channels
-        ("method", lambda: saliency.model_passes("occlusion")),
-        ("channels", lambda: saliency.model_passes("scorecam")),
-        ("targets", lambda: saliency.activation_maximization(model, [7], steps=1)),
-        ("saliency_map", lambda: saliency.overlay_image(None, np.zeros((8, 8)), np.zeros((4, 4)))),
-        ("maps", lambda: saliency.plot_saliency_grid(x, {"a": np.zeros((5, 4, 4))})),
+    binary = linear_model(n_outputs=1, activation="sigmoid")
+    unbuilt = keras.Sequential([keras.layers.Dense(2)])
+    first, second = keras.Input((3,)), keras.Input((3,))
+    two_in = keras.Model([first, second], keras.layers.Dense(2)(keras.layers.Concatenate()([first, second])))
+    seq_out = keras.Sequential([keras.Input((4, 3)), keras.layers.Dense(2)])
+    relu_out = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
+                                 keras.layers.Dense(2, activation="relu", name="relu_head")])
+    return [
+        (lambda: saliency.vanilla_gradients("not a model", x, targets),
+         'model must be a keras.Model; got str.'),
+        (lambda: saliency.vanilla_gradients(unbuilt, x, targets),
+         'model has no inputs yet; build it first (give it a keras.Input or call it once).'),
+        (lambda: saliency.vanilla_gradients(two_in, x, targets),
+         'model must have one input and one output; got 2 inputs and 1 outputs.'),
+        (lambda: saliency.vanilla_gradients(seq_out, np.zeros((2,4,3)), 0),
+         'model must output one vector of scores per example; got output shape (None, 4, 2).'),
+        (lambda: saliency.vanilla_gradients(relu_out, np.zeros((2,4,4,1)), 0),
+         "model must end in a layer with a linear, softmax or sigmoid output (logits or probabilities); its output layer 'relu_head' has activation 'relu'."),
+        (lambda: saliency.gradcam(model, x, targets, layer="no_such_layer"),
+         "layer 'no_such_layer' is not in the model; its layers are 'conv_0', 'conv_1', 'pool', 'flatten', 'hidden', 'scores'."),
+        (lambda: saliency.gradcam(model, x, targets, layer="hidden"),
+         "layer 'hidden' is not spatial: its output has shape (None, 16), but a class activation map needs a 4-D output (batch, spatial axes..., channels) like the input's."),
+        (lambda: saliency.gradcam(model, x, targets, layer=3),
+         'layer must be a non-empty string; got 3.'),
+        (lambda: saliency.gradcam(dense_only, np.zeros((2, 3, 4, 1)), [0, 1]),
+         'model has no convolutional layer, so a class activation map needs layer=: the name of a layer whose output has spatial axes (batch, length, channels) or (batch, height, width, channels).'),
+        (lambda: saliency.find_spatial_layer(dense_only),
+         'model has no convolutional layer, so a class activation map needs layer=: the name of a layer whose output has spatial axes (batch, length, channels) or (batch, height, width, channels).'),
+        (lambda: saliency.gradcam(model, x, np.full(5, 4)),
+         'targets must be class indices in [0, 3]; got 4.'),
+        (lambda: saliency.vanilla_gradients(model, x, [-1, 0, 0, 0, 0]),
+         'targets must be class indices in [0, 3]; got -1.'),
+        (lambda: saliency.vanilla_gradients(model, x, [0, 1]),
+         'targets must have one class per example (5); got 2.'),
+        (lambda: saliency.vanilla_gradients(model, x, np.zeros(5) + 0.5),
+         'targets must hold integer class indices; got dtype float64.'),
+        (lambda: saliency.vanilla_gradients(binary, np.zeros((1,3,4,1)), 2),
+         'targets must be class indices in [0, 1]; got 2.'),
+        (lambda: saliency.vanilla_gradients(model, x[0], 0),
+         'x must be a batch of inputs of shape (n, 8, 8, 1), one row per example (4-D); got shape (8, 8, 1). For one example, use x[None].'),
+        (lambda: saliency.integrated_gradients(model, np.zeros((2, 7, 8, 1)), 0),
+         'x must have shape (n, 8, 8, 1); got (2, 7, 8, 1).'),
+        (lambda: saliency.vanilla_gradients(model, np.full(x.shape, np.nan), targets),
+         'x contains NaN or infinite values; it must hold finite numbers.'),
+        (lambda: saliency.vanilla_gradients(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]), np.zeros((3,4)), 0),
+         'x must hold 1-D signals (n, length, channels) or images (n, height, width, channels); got shape (3, 4).'),
+        (lambda: saliency.gradcam(model, x, targets, implementation="captum"),
+         "implementation must be one of 'keras', 'tf-keras-vis'; got 'captum'."),
+        (lambda: saliency.vanilla_gradients(model, x, targets, keep_channels=1),
+         'keep_channels must be True or False; got 1.'),
+        (lambda: saliency.vanilla_gradients(model, x, targets, batch_size=0),
+         'batch_size must be a positive int; got 0.'),
+        (lambda: saliency.smoothgrad(model, x, targets, n_samples=0),
+         'n_samples must be a positive int; got 0.'),
+        (lambda: saliency.smoothgrad(model, x, targets, noise_level=-0.1),
+         'noise_level must be a finite number >= 0.0; got -0.1.'),
+        (lambda: saliency.smoothgrad(model, x, targets, seed=-1),
+         'seed must be a non-negative int; got -1.'),
+        (lambda: saliency.integrated_gradients(model, x, targets, steps=0),
+         'steps must be a positive int; got 0.'),
+        (lambda: saliency.integrated_gradients(model, x, targets, baseline=np.zeros((4, 4, 1))),
+         'baseline must have the shape of one input (8, 8, 1) or of x (5, 8, 8, 1); got (4, 4, 1).'),
+        (lambda: saliency.gradcam(model, x, targets, relu="no"),
+         "relu must be True or False; got 'no'."),
+        (lambda: saliency.layercam(model, x, targets, batch_size=-1),
+         'batch_size must be a positive int; got -1.'),
+        (lambda: saliency.scorecam(model, x, targets, max_n=9),
+         'max_n must be an int in [1, 8]; got 9.'),
+        (lambda: saliency.scorecam(model, x, targets, max_n=0),
+         'max_n must be an int in [1, 8]; got 0.'),
+        (lambda: saliency.model_passes("occlusion"),
+         "method must be one of 'vanilla', 'smoothgrad', 'integrated_gradients', 'gradcam', 'gradcam++', 'layercam', 'scorecam', 'faster_scorecam'; got 'occlusion'."),
+        (lambda: saliency.model_passes("scorecam"),
+         "channels is required for method='scorecam' (the layer's number of channels)."),
+        (lambda: saliency.model_passes("faster_scorecam"),
+         "max_n is required for method='faster_scorecam'."),
+        (lambda: saliency.model_passes("scorecam", channels=0),
+         'channels must be a positive int; got 0.'),
+        (lambda: saliency.model_passes("smoothgrad", n_samples=0),
+         'n_samples must be a positive int; got 0.'),
+        (lambda: saliency.model_passes("vanilla", steps=0),
+         'steps must be a positive int; got 0.'),
+        (lambda: saliency.activation_maximization(model, [7], steps=1),
+         'targets must be class indices in [0, 3]; got 7.'),
+        (lambda: saliency.activation_maximization(model, [0], steps=0),
+         'steps must be a positive int; got 0.'),
+        (lambda: saliency.activation_maximization(model, [0], learning_rate=0),
+         'learning_rate must be a finite number > 0; got 0.'),
+        (lambda: saliency.activation_maximization(model, [0], total_variation=-1),
+         'total_variation must be a finite number >= 0.0; got -1.'),
+        (lambda: saliency.activation_maximization(model, [0], l2=-1),
+         'l2 must be a finite number >= 0.0; got -1.'),
+        (lambda: saliency.activation_maximization(model, [0], seed=-1),
+         'seed must be a non-negative int; got -1.'),
+        (lambda: saliency.activation_maximization(model, [0], input_range=(0, 1, 2)),
+         'input_range must be a pair (low, high); got (0, 1, 2).'),
+        (lambda: saliency.activation_maximization(model, [0], input_range=(1, 1)),
+         'input_range must have low < high; got (1, 1).'),
+        (lambda: saliency.activation_maximization(model, [0], input_range=(0, np.nan)),
+         'input_range[1] must be a finite number; got nan.'),
+        (lambda: saliency.explanation_model(model, head="probabilities"),
+         "head must be one of 'logits', 'log_probabilities'; got 'probabilities'."),
+        (lambda: saliency.explanation_model(model, features="yes"),
+         "features must be True or False; got 'yes'."),
+        (lambda: saliency.explanation_model(model, feature_offset=None),
+         'feature_offset must be True or False; got None.'),
+        (lambda: saliency.target_scores(model, x, targets, batch_size=0),
+         'batch_size must be a positive int; got 0.'),
+        (lambda: saliency.n_classes(None),
+         'model must be a keras.Model; got NoneType.'),
+        (lambda: saliency.overlay_image(None, np.zeros((8, 8)), np.zeros((4, 4))),
+         "saliency_map must have the image's shape (8, 8); got (4, 4)."),
+        (lambda: saliency.overlay_image(None, np.zeros((8, 8)), np.zeros((8, 8)), signed=2),
+         'signed must be True or False; got 2.'),
+        (lambda: saliency.overlay_image(None, np.zeros((8, 8)), np.zeros((8, 8)), alpha=1.5),
+         'alpha must be a finite number in [0.0, 1.0]; got 1.5.'),
+        (lambda: saliency.overlay_image(None, np.zeros((8, 8)), np.zeros((8, 8, 1))),
+         'saliency_map must be a 2-D array; got shape (8, 8, 1).'),
+        (lambda: saliency.overlay_signal(None, np.zeros(8), np.zeros(4)),
+         "saliency_map must have the signal's length (8,); got (4,)."),
+        (lambda: saliency.overlay_signal(None, np.zeros(8), np.zeros(8), alpha=-0.1),
+         'alpha must be a finite number in [0.0, 1.0]; got -0.1.'),
+        (lambda: saliency.overlay_signal(None, np.zeros(8), np.zeros(8), signed=None),
+         'signed must be True or False; got None.'),
+        (lambda: saliency.plot_saliency_grid(x, {"a": np.zeros((5, 4, 4))}),
+         "maps['a'] must have shape (5, 8, 8); got (5, 4, 4)."),
+        (lambda: saliency.plot_saliency_grid(x, {}),
+         'maps must be a non-empty dict: method name -> array of maps.'),
+        (lambda: saliency.plot_saliency_grid(x, [np.zeros((5, 8, 8))]),
+         'maps must be a non-empty dict: method name -> array of maps.'),
+        (lambda: saliency.plot_saliency_grid(np.zeros((5, 8)), {"a": np.zeros((5,))}),
+         'inputs must be (n, length, channels) or (n, height, width, channels); got (5, 8).'),
+        (lambda: saliency.plot_saliency_grid(x, {"a": np.zeros((5, 8, 8))}, column_titles=["a"]),
+         'column_titles must have one title per input (5); got 1.'),
     ]
-    for argument, call in cases:
-        _argument_error(argument, call)
+
+
+def test_bad_input_gets_an_argument_error_with_the_whole_message():
+    import utils
+
+    for call, message in _bad_calls():
+        with pytest.raises(utils.ArgumentError, match=exactly(message)):
+            call()
