@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from conftest import exactly
 from utils import data
 
 
@@ -107,6 +108,16 @@ def test_standardize_rejects_bad_input():
         data.standardize(np.array([[1.0], [np.nan]]))
     with pytest.raises(ValueError, match=r"^others\[0\] must have shape \(n, 2\)"):
         data.standardize(np.zeros((4, 2)), np.zeros((3, 5)))
+    with pytest.raises(ValueError, match=exactly(
+            "x_train must have at least one row to take the statistics from; got shape (0, 3).")):
+        data.standardize(np.zeros((0, 3)), np.zeros((2, 3)))
+
+
+def test_standardize_accepts_tables_without_columns_and_empty_other_parts():
+    (train, other), mean, scale = data.standardize(np.zeros((4, 0)), np.zeros((2, 0)))
+    assert train.shape == (4, 0) and other.shape == (2, 0) and mean.shape == scale.shape == (0,)
+    (train, empty), _, _ = data.standardize(np.ones((3, 2)), np.zeros((0, 2)))
+    assert empty.shape == (0, 2) and empty.dtype == np.float32
 
 
 # loaders -----------------------------------------------------------------------------

@@ -124,6 +124,8 @@ def standardize(
     scale 1 (they become 0), so nothing divides by zero.
     """
     x_train = check_array("x_train", x_train, 2, non_empty=False, finite=True).astype(np.float64)
+    if len(x_train) == 0:  # no rows: no statistics (a table with no columns is fine)
+        raise ArgumentError(f"x_train must have at least one row to take the statistics from; got shape {x_train.shape}.")
     mean = x_train.mean(axis=0)
     scale = x_train.std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
