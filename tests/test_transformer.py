@@ -352,6 +352,21 @@ def test_mini_gpt_fills_its_whole_context_and_drops_out_only_in_training():
     assert np.abs(keras.ops.convert_to_numpy(model(ids, training=True)) - inference).max() > 1e-3
 
 
+def test_mini_gpt_drops_out_its_embeddings_in_training():
+    """With every dropout inside the blocks off, training mode still differs: the embedding dropout."""
+    model = T.MiniGPT(11, 6, 8, 2, 1, dropout=0.5)
+    model.build((None, 6))
+    for block in model.blocks:
+        for layer in block._flatten_layers():
+            if isinstance(layer, keras.layers.Dropout):
+                layer.rate = 0.0
+    ids = np.arange(6)[None, :] % 11
+    inference = keras.ops.convert_to_numpy(model(ids))
+    assert np.abs(keras.ops.convert_to_numpy(model(ids, training=True)) - inference).max() > 1e-3
+    model.embedding_dropout.rate = 0.0
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(ids, training=True)), inference, atol=1e-5)
+
+
 def test_mini_gpt_forward_pass_written_out(tiny_gpt):
     """Token + position embeddings -> the blocks -> final layer norm (epsilon 1e-5) -> tied output projection."""
     ids = np.random.default_rng(5).integers(0, 23, (2, 7))
