@@ -248,6 +248,20 @@ def test_the_areas_are_the_trapezoidal_rule_over_the_curves():
     assert len(fractions) == 17 and np.all(curves > 0) and np.all(curves < 1)
     np.testing.assert_allclose(curves[:, -1], 0.5)  # all positions at zero: both logits zero
     np.testing.assert_allclose(evaluation.deletion_auc(two, x, 0, attribution), np.trapezoid(curves, fractions, axis=1))
+    fractions, curves = evaluation.perturbation_curves(two, x, 0, attribution, mode="insertion")
+    np.testing.assert_allclose(evaluation.insertion_auc(two, x, 0, attribution), np.trapezoid(curves, fractions, axis=1))
+
+
+def test_model_calls_hold_1024_inputs_by_default():
+    model, x, attribution = _linear_problem(n=61)  # 17 steps x 61 inputs = 1,037 inputs to score
+    calls = [lambda m: evaluation.perturbation_curves(m, x, 0, attribution, softmax=False),
+             lambda m: evaluation.deletion_auc(m, x, 0, attribution, softmax=False),
+             lambda m: evaluation.insertion_auc(m, x, 0, attribution, softmax=False),
+             lambda m: evaluation.faithfulness_correlation(m, x, 0, attribution, n_subsets=17, softmax=False)]
+    for call, sizes in zip(calls, [[1024, 13]] * 3 + [[61, 1024, 13]]):
+        recorder = Recorder(model)
+        call(recorder)
+        assert [len(batch) for batch in recorder.batches] == sizes
 
 
 def test_faithfulness_correlation_removes_subsets_of_the_given_size_and_correlates_their_relevance_with_the_drop():
@@ -292,13 +306,17 @@ def test_faithfulness_correlation_defaults():
 
 
 def test_pointing_game_tolerance_is_a_square_and_stays_inside_each_example():
-    masks = np.zeros((2, 8, 8), bool)
-    masks[0, 0, 0] = masks[1, 7, 7] = True
-    maps = np.zeros((2, 8, 8))
-    maps[0, 2, 2] = 1.0  # two rows and two columns from example 0's mask: a diagonal near miss
-    maps[1, 1, 1] = 1.0  # next to where example 0's evidence is, far from example 1's
-    np.testing.assert_array_equal(evaluation.pointing_game(maps, masks, tolerance=1), [0.0, 0.0])
-    np.testing.assert_array_equal(evaluation.pointing_game(maps, masks, tolerance=2), [1.0, 0.0])
+    evidence = [(0, 0), (7, 7), (0, 0), (4, 4), (4, 4)]
+    probes = [(2, 2), (1, 1), (6, 6), (6, 4), (4, 2)]  # the maps' maxima
+    masks = np.zeros((5, 8, 8), bool)
+    maps = np.zeros((5, 8, 8))
+    for i, (mask_at, probe_at) in enumerate(zip(evidence, probes)):
+        masks[(i, *mask_at)] = True
+        maps[(i, *probe_at)] = 1.0
+    # 0: a diagonal near miss, two rows and two columns away (Chebyshev distance 2);
+    # 1 and 2: next to another example's evidence, far from their own; 3 and 4: two away, below and left
+    np.testing.assert_array_equal(evaluation.pointing_game(maps, masks, tolerance=1), [0.0, 0.0, 0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(evaluation.pointing_game(maps, masks, tolerance=2), [1.0, 0.0, 0.0, 1.0, 1.0])
     assert evaluation.pointing_game(maps, masks).dtype == np.float64
 
 
