@@ -333,6 +333,8 @@ def test_relevance_mass_accuracy_of_negative_or_mixed_maps():
     masks[:, 0, 0] = True
     maps = np.array([[[-1.0, -2.0], [-3.0, -4.0]], [[3.0, -2.0], [1.0, 0.0]]])
     np.testing.assert_allclose(evaluation.relevance_mass_accuracy(maps, masks), [0.25, 0.75])
+    small = np.array([[[0.3, 0.1], [0.0, 0.0]]] * 2)  # a total below 1 is relevance all the same
+    np.testing.assert_allclose(evaluation.relevance_mass_accuracy(small, masks), [0.75, 0.75])
 
 
 def test_rank_correlation_is_nan_when_either_map_is_constant():
@@ -483,6 +485,26 @@ def test_random_maps_are_seeded_uniform_noise():
     assert not np.array_equal(maps, evaluation.random_maps((3, 40, 50), seed=1))
 
 
+def _distractor_kinds(data):
+    """The names of the distractor patterns found in noise-free planted-evidence images."""
+    found = set()
+    for image, mask in zip(data.x[..., 0], data.masks):
+        ink = (image > 0) & ~mask
+        for cell_row, cell_column in {(r // 4, c // 4) for r, c in zip(*np.nonzero(ink))}:
+            cell = np.zeros_like(ink)
+            cell[4 * cell_row : 4 * cell_row + 4, 4 * cell_column : 4 * cell_column + 4] = True
+            for top in (4 * cell_row, 4 * cell_row + 1):
+                for left in (4 * cell_column, 4 * cell_column + 1):
+                    window = np.zeros_like(ink)
+                    window[top : top + 3, left : left + 3] = True
+                    if (ink & cell & ~window).any():
+                        continue
+                    seen = ink[top : top + 3, left : left + 3].astype(int)
+                    found |= {name for name, pattern in evaluation.DISTRACTOR_PATTERNS.items()
+                              if np.array_equal(seen, pattern)}
+    return found
+
+
 def test_planted_evidence_intensities_offsets_noise_and_defaults():
     data = evaluation.make_planted_evidence(300, size=8, n_distractors=2, noise=0.0, seed=1)
     assert data.x.shape == (300, 8, 8, 1) and data.y.dtype == np.int64
@@ -498,6 +520,7 @@ def test_planted_evidence_intensities_offsets_noise_and_defaults():
     assert tops == lefts == {0, 1}
     assert 0.7 <= min(levels) < 0.72 and 0.98 < max(levels) <= 1.0
     assert counts.count(3) > 290  # the pattern and two distractors, each at its own intensity
+    assert _distractor_kinds(data) == set(evaluation.DISTRACTOR_PATTERNS)  # every kind is drawn
     alone = evaluation.make_planted_evidence(50, size=8, n_distractors=0, noise=0.0)
     assert np.all((alone.x[..., 0] > 0) == (alone.masks & (alone.x[..., 0] > 0)))
     noisy = evaluation.make_planted_evidence(400, size=8, n_distractors=0, noise=0.2, seed=2)
