@@ -409,10 +409,11 @@ def test_cascading_randomisation_draws_each_layer_from_its_initializer_seeded_by
     model = _small_cnn()
     model.set_weights([w if w.ndim > 1 else np.full_like(w, 0.5) for w in model.get_weights()])  # "trained" biases
     trained = {layer.name: [w.copy() for w in layer.get_weights()] for layer in model.layers if layer.weights}
-    x = np.random.default_rng(0).uniform(size=(2, 8, 8, 1)).astype(np.float32)
+    x = np.random.default_rng(0).uniform(size=(2, 8, 8, 1))  # float64: explained as float32
     seen = []
 
     def explain(m, inputs, targets):
+        assert inputs.dtype == np.float32 and targets == 0
         seen.append({layer.name: [w.copy() for w in layer.get_weights()] for layer in m.layers if layer.weights})
         return inputs[..., 0] * (1.0 + len(seen))
 
