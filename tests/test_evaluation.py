@@ -168,6 +168,7 @@ class Recorder:
         self.scores, self.batches = scores, []
 
     def __call__(self, batch):
+        assert batch.dtype == np.float32, batch.dtype  # the model is given float32 inputs
         self.batches.append(np.array(batch))
         return self.scores(np.asarray(batch, np.float64))
 
@@ -218,6 +219,37 @@ def test_scores_are_the_targets_column_after_a_softmax_batch_by_batch():
     softmax = np.exp(logits) / np.exp(logits).sum(axis=2, keepdims=True)
     np.testing.assert_allclose(probabilities, softmax[:, np.arange(7), targets].T, rtol=1e-6)
     assert [len(batch) for batch in model.batches] == [3] * 7 + [5, 5, 5, 5, 1]
+
+
+def test_the_softmax_is_taken_row_by_row_without_overflow():
+    x = np.zeros((2, 1, 1, 1), np.float32)
+    logits = np.array([[1000.0, 999.0], [0.0, 1.0]])  # rows of very different scale
+    _, curves = evaluation.perturbation_curves(lambda batch: np.tile(logits, (len(batch) // 2, 1)), x, [0, 1],
+                                               np.zeros((2, 1, 1)), n_steps=1)
+    np.testing.assert_allclose(curves, [[1 / (1 + np.exp(-1.0))] * 2] * 2, rtol=1e-12)
+
+
+def test_a_plain_callable_needs_no_keras(monkeypatch):
+    import sys
+
+    model, x, attribution = _linear_problem()
+    expected = evaluation.deletion_auc(model, x, 0, attribution, softmax=False)
+    monkeypatch.setitem(sys.modules, "keras", None)  # `import keras` now raises ImportError
+    np.testing.assert_array_equal(evaluation.deletion_auc(model, x, 0, attribution, softmax=False), expected)
+
+
+def test_signals_with_one_spatial_axis():
+    rng = np.random.default_rng(8)
+    x = rng.uniform(size=(3, 10, 2)).astype(np.float32)  # (n, length, channels)
+    weights = rng.normal(size=(10, 2))
+    model = Recorder(lambda batch: (batch * weights).sum(axis=(1, 2))[:, None])
+    attribution = (x * weights).sum(axis=-1)
+    fractions, curves = evaluation.perturbation_curves(model, x, 0, attribution, n_steps=10, softmax=False)
+    expected = attribution.sum(axis=1)[:, None] - np.concatenate(
+        [np.zeros((3, 1)), np.cumsum(-np.sort(-attribution, axis=1), axis=1)], axis=1)
+    np.testing.assert_allclose(curves, expected, rtol=1e-5, atol=1e-5)
+    faithfulness = evaluation.faithfulness_correlation(model, x, 0, attribution, subset_size=3, softmax=False)
+    np.testing.assert_allclose(faithfulness, 1.0, atol=1e-6)
 
 
 def test_a_keras_model_is_called_in_inference_mode():
@@ -650,6 +682,12 @@ def test_bad_input_gets_an_argument_error_with_the_whole_message():
     for call, message in _bad_calls():
         with pytest.raises(ArgumentError, match=exactly(message)):
             call()
+    masks = _masks()
+    with pytest.raises(ArgumentError, match=exactly(
+            "masks must be a boolean array (True where the evidence is); got dtype <U1.")):
+        evaluation.pointing_game(masks.astype(float), np.full(masks.shape, "y"))
+    with pytest.raises(ArgumentError, match=r"^masks must be an array; it could not be converted \("):
+        evaluation.relevance_mass_accuracy(np.zeros((2, 3)), [[True, False, True], [True]])
 
 
 # --------------------------------------------------------------------------

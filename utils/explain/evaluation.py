@@ -234,7 +234,8 @@ def perturbation_curves(model: Callable, x: Any, targets: Any, maps: Any, *, mod
     positions (every channel) by ``baseline``; ``mode="insertion"`` starts from
     the baseline and puts them back. The score is the target's output of
     ``model`` (a Keras model or any callable from a batch to ``(n, classes)``
-    scores), after a softmax over the outputs unless ``softmax=False``.
+    scores; it is given float32 batches of at most ``batch_size`` inputs), after
+    a softmax over the outputs unless ``softmax=False``.
 
     Returns ``(fractions, curves)``: the ``n_steps + 1`` fractions of positions
     changed (0 to 1) and the ``(n, n_steps + 1)`` scores. RISE uses a blurred
