@@ -45,6 +45,8 @@ DEFAULT_MODULES = [
     "utils/training.py",
     "utils/explain/tabular.py",
     "utils/transformer.py",
+    "utils/explain/evaluation.py",
+    "utils/explain/saliency.py",
 ]
 EQUIVALENT_FILE = ROOT / "tools" / "mutation_equivalent.txt"
 KILLED = {"killed", "timeout", "caught by type check"}
