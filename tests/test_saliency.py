@@ -519,6 +519,10 @@ def test_model_passes_defaults():
     assert saliency.model_passes("gradcam++") == saliency.model_passes("layercam") == {"forward": 2, "backward": 1}
 
 
+def _grid_shown(axis):
+    return any(line.get_visible() for line in axis.get_xgridlines() + axis.get_ygridlines())
+
+
 def test_display_scaling_of_the_overlays():
     import matplotlib.pyplot as plt
 
@@ -532,6 +536,8 @@ def test_display_scaling_of_the_overlays():
     np.testing.assert_allclose(shown.get_array(), np.abs(saliency_map) / 4.0)
     assert shown.get_clim() == (0.0, 1.0) and shown.get_cmap().name == "Reds" and shown.get_alpha() == 0.5
     assert len(left.collections) == 1 and list(left.get_xticks()) == [] and list(left.get_yticks()) == []
+    assert list(left.collections[0].levels) == [1.0]  # half way between the image's smallest and largest values
+    assert shown.get_interpolation() == "nearest" and not _grid_shown(left)
     shown = saliency.overlay_image(middle, np.ones((4, 4)), saliency_map, signed=True)
     np.testing.assert_allclose(shown.get_array(), saliency_map / 4.0)
     assert shown.get_clim() == (-1.0, 1.0) and shown.get_cmap().name == "RdBu_r" and shown.get_alpha() == 1.0
@@ -544,6 +550,8 @@ def test_display_scaling_of_the_overlays():
     assert strip.get_extent() == [-0.5, 3.5, 0.6, 5.4]  # the signal's range, 10% more on each side
     assert right.get_xlim() == (-0.5, 3.5) and right.get_ylim() == (0.6, 5.4)
     np.testing.assert_array_equal(right.lines[0].get_ydata(), signal)
+    assert right.lines[0].get_linewidth() == 1.2 and right.lines[0].get_color() == "black"
+    assert strip.get_interpolation() == "nearest" and not _grid_shown(right) and list(right.get_yticks()) == []
     plt.close(figure)
     figure, axis = plt.subplots()
     flat = saliency.overlay_signal(axis, np.full(3, 2.0), np.ones(3))
@@ -566,11 +574,19 @@ def test_saliency_grid_layout():
     np.testing.assert_array_equal(axes[0, 1].images[0].get_array(), images[1, ..., 0])
     assert axes[1, 0].images[0].get_cmap().name == "Reds" and axes[2, 0].images[0].get_cmap().name == "RdBu_r"
     np.testing.assert_allclose(axes[2, 1].images[0].get_array(), (images[1, ..., 0] - 0.5) / np.abs(images[1, ..., 0] - 0.5).max())
+    assert axes[0, 0].images[0].get_interpolation() == "nearest" and not _grid_shown(axes[0, 0])
+    assert axes[0, 0].images[0].get_cmap().name == "gray_r" and list(axes[0, 0].get_xticks()) == []
+    assert axes[0, 0].title.get_fontsize() == 8 and axes[1, 0].yaxis.label.get_fontsize() == 8
+    plt.close(figure)
+    figure = saliency.plot_saliency_grid(images[:1], {"plain": images[:1, ..., 0]})  # one input: one column
+    assert len(figure.axes) == 2
     plt.close(figure)
     signals = np.random.default_rng(26).normal(size=(3, 30, 1))
     figure = saliency.plot_saliency_grid(signals, {"gradient": signals[..., 0]})
     axes = np.array(figure.axes).reshape(2, 3)
     np.testing.assert_array_equal(axes[0, 2].lines[0].get_ydata(), signals[2, :, 0])
+    line = axes[0, 2].lines[0]
+    assert line.get_color() == "tab:blue" and line.get_linewidth() == 1.2 and list(axes[0, 2].get_yticks()) == []
     np.testing.assert_array_equal(axes[1, 2].lines[0].get_ydata(), signals[2, :, 0])
     assert all(axis.get_title() == "" for axis in axes[0])
     plt.close(figure)
@@ -637,6 +653,109 @@ def test_activation_maximization_passes_its_settings_to_tf_keras_vis(monkeypatch
     assert isinstance(calls[-1]["score"], BinaryScore) and calls[-1]["score"].target_values == [True, False]
 
 
+def _recording_library(monkeypatch):
+    """Replace tf-keras-vis's explainers by recorders; returns the list of calls they receive."""
+    import tf_keras_vis.gradcam
+    import tf_keras_vis.gradcam_plus_plus
+    import tf_keras_vis.layercam
+    import tf_keras_vis.saliency
+
+    calls = []
+
+    def recorder(kind):
+        class Recording:
+            def __init__(self, model, clone=True):
+                calls.append({"kind": kind, "model": model, "clone": clone})
+
+            def __call__(self, score, seed_input, **options):
+                calls[-1].update(options, score=score)
+                spatial = seed_input.shape if kind == "Saliency" else seed_input.shape[:-1]
+                return np.zeros(spatial, np.float32)
+
+        return Recording
+
+    for module, name in [(tf_keras_vis.saliency, "Saliency"), (tf_keras_vis.gradcam, "Gradcam"),
+                         (tf_keras_vis.gradcam_plus_plus, "GradcamPlusPlus"), (tf_keras_vis.layercam, "Layercam")]:
+        monkeypatch.setattr(module, name, recorder(name))
+    return calls
+
+
+def test_each_implementation_runs_its_own_code(monkeypatch):
+    from utils.explain import saliency
+
+    model, x, targets = MODELS["functional"]()
+    calls = _recording_library(monkeypatch)
+    methods = {"Saliency": saliency.vanilla_gradients, "Gradcam": saliency.gradcam,
+               "GradcamPlusPlus": saliency.gradcam_plus_plus, "Layercam": saliency.layercam}
+    for method in [*methods.values(), lambda *a: saliency.smoothgrad(*a, n_samples=2)]:
+        assert np.abs(method(model, x, targets)).max() > 0  # the keras implementation: tf-keras-vis is not called
+    assert calls == []
+    for kind, method in methods.items():
+        method(model, x, targets, implementation="tf-keras-vis")
+        assert [call["kind"] for call in calls] == [kind] and calls[0]["clone"] is False
+        if kind == "Saliency":
+            assert calls[0]["gradient_modifier"] is None and calls[0]["keepdims"] is True
+            assert calls[0]["normalize_map"] is False
+        else:
+            assert calls[0]["penultimate_layer"].name == "saliency_features" and calls[0]["normalize_cam"] is False
+            assert calls[0]["seek_penultimate_conv_layer"] is False
+        calls.clear()
+    saliency.smoothgrad(model, x, targets, n_samples=3, noise_level=0.1, implementation="tf-keras-vis")
+    assert [call["kind"] for call in calls] == ["Saliency"] and calls[0]["clone"] is False
+    assert calls[0]["smooth_samples"] == 3 and calls[0]["smooth_noise"] == 0.1 and calls[0]["normalize_map"] is False
+
+
+def test_tf_keras_vis_needs_the_tensorflow_backend(monkeypatch):
+    keras = _keras()
+    import utils
+    from utils.explain import saliency
+
+    model, x, targets = MODELS["functional"]()
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    advice = ("needs tf-keras-vis, which needs the TensorFlow backend; the active backend is 'jax'. Use "
+              "implementation='keras' (the gradient methods) or set KERAS_BACKEND=tensorflow.")
+    for what, call in [("scorecam", lambda: saliency.scorecam(model, x, targets)),
+                       ("activation_maximization", lambda: saliency.activation_maximization(model, [0])),
+                       ("implementation='tf-keras-vis'",
+                        lambda: saliency.gradcam(model, x, targets, implementation="tf-keras-vis"))]:
+        with pytest.raises(RuntimeError, match=exactly(f"{what} {advice}")):
+            call()
+    with pytest.raises(utils.ArgumentError):  # a bad name is refused first, under any backend
+        saliency.gradcam(model, x, targets, implementation="captum")
+
+
+def test_the_named_layer_reaches_every_class_activation_map():
+    from utils.explain import saliency
+
+    model, x, targets = MODELS["functional"]()
+    for method in (saliency.gradcam, saliency.gradcam_plus_plus, saliency.layercam):
+        ours = method(model, x, targets, layer="conv_0")
+        theirs = method(model, x, targets, layer="conv_0", implementation="tf-keras-vis")
+        np.testing.assert_allclose(ours, theirs, atol=1e-5 * max(1.0, np.abs(theirs).max()), err_msg=method.__name__)
+        assert not np.allclose(ours, method(model, x, targets)), method.__name__  # conv_1 by default
+    first = saliency.scorecam(model, x, targets, layer="conv_0")
+    assert not np.allclose(first, saliency.scorecam(model, x, targets))
+    np.testing.assert_allclose(saliency.scorecam(model, x, targets, layer="conv_0", max_n=6), first, atol=1e-5)
+    import utils
+
+    with pytest.raises(utils.ArgumentError, match=exactly("max_n must be an int in [1, 6]; got 7.")):
+        saliency.scorecam(model, x, targets, layer="conv_0", max_n=7)  # conv_0 has 6 channels
+
+
+def test_maps_are_float32_and_integrated_gradients_takes_32_steps_by_default(capfd):
+    from utils.explain import saliency
+
+    model, x, targets = MODELS["functional"]()
+    capfd.readouterr()
+    for method in (saliency.vanilla_gradients, saliency.smoothgrad, saliency.integrated_gradients, saliency.gradcam,
+                   saliency.gradcam_plus_plus, saliency.layercam, saliency.scorecam):
+        assert method(model, x, targets).dtype == np.float32, method.__name__
+    assert capfd.readouterr().out == ""  # no progress bars (Score-CAM calls predict)
+    default = saliency.integrated_gradients(model, x, targets)
+    np.testing.assert_array_equal(default, saliency.integrated_gradients(model, x, targets, steps=32))
+    assert not np.array_equal(default, saliency.integrated_gradients(model, x, targets, steps=33))
+
+
 def test_model_passes():
     from utils.explain import saliency
 
@@ -682,6 +801,20 @@ def _bad_calls():
     relu_out = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
                                  keras.layers.Dense(2, activation="relu", name="relu_head")])
     return [
+        (lambda: saliency.integrated_gradients(model, x, targets, baseline=np.full((8, 8, 1), np.nan)),
+         'baseline contains NaN or infinite values; it must hold finite numbers.'),
+        (lambda: saliency.smoothgrad(model, x, targets, keep_channels="no"), "keep_channels must be True or False; got 'no'."),
+        (lambda: saliency.overlay_image(None, np.full((8, 8), np.inf), np.zeros((8, 8))),
+         'image contains NaN or infinite values; it must hold finite numbers.'),
+        (lambda: saliency.overlay_image(None, np.zeros((8, 8)), np.full((8, 8), np.nan)),
+         'saliency_map contains NaN or infinite values; it must hold finite numbers.'),
+        (lambda: saliency.overlay_signal(None, np.full(8, np.nan), np.zeros(8)),
+         'signal contains NaN or infinite values; it must hold finite numbers.'),
+        (lambda: saliency.overlay_signal(None, np.zeros(8), np.full(8, np.nan)),
+         'saliency_map contains NaN or infinite values; it must hold finite numbers.'),
+        (lambda: saliency.overlay_signal(None, np.zeros(8), np.zeros((8, 1))), 'saliency_map must be a 1-D array; got shape (8, 1).'),
+        (lambda: saliency.plot_saliency_grid(np.full((2, 4, 1), np.nan), {"a": np.zeros((2, 4))}),
+         'inputs contains NaN or infinite values; it must hold finite numbers.'),
         (lambda: saliency.vanilla_gradients("not a model", x, targets),
          'model must be a keras.Model; got str.'),
         (lambda: saliency.vanilla_gradients(unbuilt, x, targets),
