@@ -222,7 +222,22 @@ def check_gradients_per_channel_and_in_chunks():
                                + model.get_weights()[1][targets], rtol=1e-5)
 
 
-KNOWN_ANSWERS = [check_linear_gradients, check_gradients_follow_the_current_weights, check_sigmoid_head,
+def check_dropout_is_off():
+    """Maps explain the model in inference mode: a Dropout layer passes everything through."""
+    keras = _keras()
+    from utils.explain import saliency
+
+    model = keras.Sequential([keras.Input((3, 4, 1)), keras.layers.Flatten(), keras.layers.Dropout(0.5),
+                              keras.layers.Dense(3, name="scores")])
+    kernel = keras.ops.convert_to_numpy(model.layers[-1].kernel)
+    x = np.random.default_rng(7).normal(size=(4, 3, 4, 1)).astype("float32")
+    targets = np.array([0, 1, 2, 1])
+    expected = kernel[:, targets].T.reshape(4, 3, 4)
+    np.testing.assert_allclose(saliency.vanilla_gradients(model, x, targets), expected, atol=1e-6)
+    np.testing.assert_allclose(saliency.integrated_gradients(model, x, targets, steps=2), x[..., 0] * expected, atol=1e-5)
+
+
+KNOWN_ANSWERS = [check_dropout_is_off, check_linear_gradients, check_gradients_follow_the_current_weights, check_sigmoid_head,
                  check_completeness, check_gradcam_region, check_one_dimensional,
                  check_integrated_gradients_midpoint_rule, check_gradients_per_channel_and_in_chunks]
 
