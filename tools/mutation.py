@@ -15,7 +15,10 @@ The score is ``killed / (total - equivalent)``: a mutant listed in
 default that is overwritten before use), so no test can kill it. Each line there is
 ``function | mutated line | reason``, matched on the function and the changed line
 rather than on mutmut's mutant number (which shifts when the module changes).
-Timeouts count as killed (the mutant made the tests hang), as mutmut does.
+Timeouts count as killed (the mutant made the tests hang), as mutmut does. mutmut leaves
+out the tests marked ``slow`` (they run Python in a subprocess); ``--slow`` runs them on each
+survivor, applied to a copy of the project, and a mutant they fail on counts as killed
+(verdicts kept in ``_build/mutation-slow.json``, per mutant and diff).
 
     python -m tools.mutation                      # the default modules
     python -m tools.mutation utils/devices.py     # one module
@@ -23,6 +26,7 @@ Timeouts count as killed (the mutant made the tests hang), as mutmut does.
     python -m tools.mutation --resume             # finish an interrupted run
     python -m tools.mutation --survivors          # after adding tests: re-test survivors and the unfinished
     python -m tools.mutation --sample 500 M.py    # a random sample of a large module: a score with a 95% interval
+    python -m tools.mutation --report-only --slow # run the slow tests on the survivors (mutmut leaves them out)
 
 It is slow (minutes per module on two cores) and is not part of ``make test``.
 """
@@ -30,10 +34,13 @@ It is slow (minutes per module on two cores) and is not part of ``make test``.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -49,6 +56,11 @@ DEFAULT_MODULES = [
     "utils/explain/saliency.py",
 ]
 EQUIVALENT_FILE = ROOT / "tools" / "mutation_equivalent.txt"
+# Verdicts of the slow (subprocess) tests on mutants mutmut saw survive (--slow): mutant -> its diff, killed
+SLOW_VERDICTS = ROOT / "_build" / "mutation-slow.json"
+# What a copy of the project for the slow tests leaves out (environments, caches, build outputs)
+COPY_IGNORE = (".git", ".venv", ".lowest", "mutants", "_build", "build", "node_modules", ".site-assets",
+               "*.egg-info", "__pycache__")
 KILLED = {"killed", "timeout", "caught by type check"}
 
 
@@ -167,6 +179,87 @@ def run_module(path: str, workers: int, names: List[str] | None = None) -> float
     return elapsed
 
 
+def _function_node(tree: ast.Module, function: str) -> ast.AST:
+    """The definition of ``function`` ("name" or "Class.name") at the top of a module."""
+    scope: List[ast.AST] = tree.body
+    node = None
+    for part in function.split("."):
+        node = next((n for n in scope if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                     and n.name == part), None)
+        if node is None:
+            raise ValueError(f"no definition of {function} in the module.")
+        scope = node.body
+    return node
+
+
+def mutated_source(source: str, function: str, diff: str) -> str:
+    """``source`` with one mutant's change (its ``diff``, as mutmut prints it) made inside ``function``."""
+    removed = [line[1:] for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:] for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    node = _function_node(ast.parse(source), function)
+    lines = source.splitlines(keepends=True)
+    start, end = node.lineno - 1, node.end_lineno
+    body = "".join(lines[start:end])
+    old, new = "".join(line + "\n" for line in removed), "".join(line + "\n" for line in added)
+    if not removed or body.count(old) != 1:
+        raise ValueError(f"the lines the mutant changes are not found once in {function}: {removed!r}.")
+    return "".join(lines[:start]) + body.replace(old, new, 1) + "".join(lines[end:])
+
+
+def slow_tests_of(path: str) -> List[str]:
+    """The test files whose slow tests judge a module: tests/test_<name>.py, else every file mutmut runs."""
+    own = ROOT / "tests" / f"test_{Path(path).stem}.py"
+    if own.exists():
+        return [str(own.relative_to(ROOT))]
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return list(config["tool"]["mutmut"]["pytest_add_cli_args_test_selection"])
+
+
+def slow_test_kills(path: str, function: str, diff: str, tests: List[str]) -> bool:
+    """Whether the slow tests of ``tests`` fail on a copy of the project with the mutant applied.
+
+    mutmut leaves out the tests marked ``slow`` (they run Python in a subprocess, where it cannot
+    see which functions are called); this runs them on the mutant itself.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "book"
+        shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(*COPY_IGNORE))
+        target = copy / path
+        target.write_text(mutated_source(target.read_text(encoding="utf-8"), function, diff), encoding="utf-8")
+        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-m", "slow",
+                                 *tests], cwd=copy, capture_output=True, text=True, timeout=3600)
+    if result.returncode not in (0, 1):
+        raise SystemExit(f"the slow tests of {tests} could not judge a mutant of {function} (pytest exit code "
+                         f"{result.returncode}):\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return result.returncode == 1
+
+
+def read_slow_verdicts() -> Dict[str, Dict]:
+    return json.loads(SLOW_VERDICTS.read_text(encoding="utf-8")) if SLOW_VERDICTS.exists() else {}
+
+
+def judge_survivors_by_slow_tests(path: str, result: Dict) -> int:
+    """Run the slow tests on each survivor of ``result`` with no stored verdict for its diff; return how many ran."""
+    verdicts = read_slow_verdicts()
+    tests = slow_tests_of(path)
+    ran = 0
+    for survivor in result["survivors"]:
+        if survivor["status"] not in ("survived", "no tests"):
+            continue
+        stored = verdicts.get(survivor["mutant"])
+        if stored is not None and stored["diff"] == survivor["diff"]:
+            continue
+        killed = slow_test_kills(path, survivor["function"], survivor["diff"], tests)
+        print(f"    slow tests {'kill' if killed else 'pass'}: {survivor['mutant']}", flush=True)
+        verdicts[survivor["mutant"]] = {"diff": survivor["diff"], "killed": killed}
+        SLOW_VERDICTS.parent.mkdir(parents=True, exist_ok=True)
+        SLOW_VERDICTS.write_text(json.dumps(verdicts, indent=1) + "\n", encoding="utf-8")
+        ran += 1
+    return ran
+
+
 def wilson_interval(successes: int, trials: int, z: float = 1.96) -> Tuple[float, float]:
     """95% Wilson score interval of a proportion (for a score measured on a random sample of mutants)."""
     if trials <= 0:
@@ -199,6 +292,8 @@ def summarize(path: str, equivalents: List[Tuple[str, str, str]], only: List[str
     counts = {"killed": 0, "survived": 0, "timeout": 0, "no tests": 0, "other": 0}
     survivors, equivalent = [], []
     used = set()
+    verdicts = read_slow_verdicts()
+    killed_by_slow_tests = 0
     chosen = None if only is None else set(only)
     for name, exit_code in sorted(data.exit_code_by_key.items()):
         if not name.startswith(prefix) or (chosen is not None and name not in chosen):
@@ -221,6 +316,10 @@ def summarize(path: str, equivalents: List[Tuple[str, str, str]], only: List[str
             (i for i, (f, line, _) in enumerate(equivalents) if f == function and line in lines), None
         )
         entry = {"mutant": name, "function": function, "status": status, "diff": diff}
+        verdict = verdicts.get(name)
+        if status in ("survived", "no tests") and verdict is not None and verdict["diff"] == diff and verdict["killed"]:
+            killed_by_slow_tests += 1  # mutmut runs no slow test; they were run on this mutant (--slow)
+            continue
         if match is not None and status in ("survived", "no tests"):
             used.add(match)
             entry["reason"] = equivalents[match][2]
@@ -229,8 +328,8 @@ def summarize(path: str, equivalents: List[Tuple[str, str, str]], only: List[str
             if status in ("survived", "no tests"):
                 counts[status] += 1
             survivors.append(entry)
-    total = sum(counts.values()) + len(equivalent)
-    killed = counts["killed"] + counts["timeout"]
+    total = sum(counts.values()) + len(equivalent) + killed_by_slow_tests
+    killed = counts["killed"] + counts["timeout"] + killed_by_slow_tests
     scored = total - len(equivalent)
     sample = {}
     if only is not None:
@@ -242,6 +341,7 @@ def summarize(path: str, equivalents: List[Tuple[str, str, str]], only: List[str
         "total": total,
         "killed": counts["killed"],
         "timeout": counts["timeout"],
+        "killed_by_slow_tests": killed_by_slow_tests,
         "survived": counts["survived"],
         "no_tests": counts["no tests"],
         "other": counts["other"],
@@ -256,8 +356,9 @@ def summarize(path: str, equivalents: List[Tuple[str, str, str]], only: List[str
 def markdown(results: List[Dict]) -> str:
     """The per-module table, then every survivor's diff."""
     lines = [
-        "| module | mutants | killed | timeout | survived | no tests | not run or other | equivalent | score | time |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| module | mutants | killed | timeout | killed by slow tests | survived | no tests | not run or other "
+        "| equivalent | score | time |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         score = "n/a" if r["score"] is None else f"{100 * r['score']:.1f}%"
@@ -268,7 +369,8 @@ def markdown(results: List[Dict]) -> str:
             mutants = f"{r['total']} sampled of {r['population']}"
             score += f" (95%: {100 * r['interval'][0]:.1f}-{100 * r['interval'][1]:.1f}%)"
         lines.append(
-            f"| {r['module']} | {mutants} | {r['killed']} | {r['timeout']} | {r['survived']} "
+            f"| {r['module']} | {mutants} | {r['killed']} | {r['timeout']} | {r.get('killed_by_slow_tests', 0)} "
+            f"| {r['survived']} "
             f"| {r['no_tests']} | {r['other']} | {r['equivalent']} | {score} | {duration} |"
         )
     for r in results:
@@ -292,6 +394,8 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=0,
                         help="test a random sample of this many mutants per module (a score with a 95%% interval)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the --sample draw (default 0)")
+    parser.add_argument("--slow", action="store_true",
+                        help="run the slow (subprocess) tests on each survivor, which mutmut leaves out")
     parser.add_argument("--output", type=Path, default=ROOT / "_build" / "mutation.json")
     args = parser.parse_args(argv)
 
@@ -327,6 +431,8 @@ def main(argv: List[str] | None = None) -> int:
             print(f"mutmut: {path}", flush=True)
             seconds = round(run_module(path, args.workers), 1)
         result = summarize(path, equivalents, only=sample)
+        if args.slow and judge_survivors_by_slow_tests(path, result):
+            result = summarize(path, equivalents, only=sample)
         result["seconds"] = seconds
         if sample is not None:
             result["sample"] = sample
