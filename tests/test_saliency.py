@@ -237,7 +237,19 @@ def check_dropout_is_off():
     np.testing.assert_allclose(saliency.integrated_gradients(model, x, targets, steps=2), x[..., 0] * expected, atol=1e-5)
 
 
-KNOWN_ANSWERS = [check_dropout_is_off, check_linear_gradients, check_gradients_follow_the_current_weights, check_sigmoid_head,
+def check_dropout_is_off_in_class_activation_maps():
+    keras = _keras()
+    from utils.explain import saliency
+
+    plain, x = region_model()
+    inputs = keras.Input((8, 8, 2))
+    features = keras.layers.Dropout(0.5)(plain.get_layer("features")(inputs))
+    model = keras.Model(inputs, plain.get_layer("scores")(plain.get_layer("gap")(features)))
+    for method in (saliency.gradcam, saliency.gradcam_plus_plus, saliency.layercam):
+        np.testing.assert_allclose(method(model, x, [0, 1]), method(plain, x, [0, 1]), atol=1e-7, err_msg=method.__name__)
+
+
+KNOWN_ANSWERS = [check_dropout_is_off, check_dropout_is_off_in_class_activation_maps, check_linear_gradients, check_gradients_follow_the_current_weights, check_sigmoid_head,
                  check_completeness, check_gradcam_region, check_one_dimensional,
                  check_integrated_gradients_midpoint_rule, check_gradients_per_channel_and_in_chunks]
 
@@ -382,7 +394,8 @@ def test_faster_scorecam_with_every_channel_is_scorecam():
     model, x, targets = MODELS["functional"]()
     full = saliency.scorecam(model, x, targets)
     np.testing.assert_allclose(saliency.scorecam(model, x, targets, max_n=8), full, atol=1e-5)
-    assert saliency.scorecam(model, x, targets, max_n=2).shape == full.shape == (5, 8, 8)
+    faster = saliency.scorecam(model, x, targets, max_n=2)
+    assert faster.shape == full.shape == (5, 8, 8) and not np.allclose(faster, full)
 
 
 def test_activation_maximization_raises_the_class_score():
@@ -411,6 +424,7 @@ def test_explanation_model_heads_features_and_offset():
     two = keras.ops.convert_to_numpy(saliency.explanation_model(binary, head="log_probabilities")(x))
     np.testing.assert_allclose(two, np.log(np.stack([1 - p, p], axis=1)), atol=1e-5)
     assert saliency.explanation_model(binary).outputs[0].shape[-1] == 1
+    assert saliency.explanation_model(model).layers[-1].name == "scores_logits"  # the copied output layer
 
     conv_0 = keras.ops.convert_to_numpy(keras.Model(model.inputs[0], model.get_layer("conv_0").output)(x))
     features, scores = saliency.explanation_model(model, "conv_0", features=True)(x)
@@ -496,6 +510,21 @@ def test_the_last_convolution_of_any_kind_is_the_default_layer():
     one_d = keras.Sequential([keras.Input((20, 1)), keras.layers.Conv1D(3, 3, name="c1"),
                               keras.layers.SeparableConv1D(3, 3, name="s1"), keras.layers.Flatten(), keras.layers.Dense(2)])
     assert saliency.find_spatial_layer(one_d) == "s1"
+    one_d = keras.Sequential([keras.Input((20, 1)), keras.layers.Conv1D(3, 3, name="c1"),
+                              keras.layers.DepthwiseConv1D(3, name="d1"), keras.layers.Flatten(), keras.layers.Dense(2)])
+    assert saliency.find_spatial_layer(one_d) == "d1"
+    volume = keras.Sequential([keras.Input((6, 6, 6, 1)), keras.layers.Conv3D(2, 3, name="c3"), keras.layers.Flatten(),
+                               keras.layers.Dense(2)])
+    with pytest.raises(Exception, match=exactly(
+            "layer 'c3' is not spatial: its output has shape (None, 4, 4, 4, 2), but a class activation map needs "
+            "(batch, length, channels) for 1-D signals or (batch, height, width, channels) for images.")):
+        saliency.find_spatial_layer(volume)  # a convolution, of three spatial axes
+    image_to_signal = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Reshape((64, 1), name="as_signal"),
+                                        keras.layers.Conv1D(2, 3, name="c1"), keras.layers.Flatten(), keras.layers.Dense(2)])
+    with pytest.raises(Exception, match=exactly(
+            "layer 'c1' has 1 spatial axes (output shape (None, 62, 2)) and the input 2: a class activation map "
+            "needs a layer with the input's spatial axes.")):
+        saliency.find_spatial_layer(image_to_signal)
 
 
 def test_class_activation_maps_without_relu_and_in_chunks():
@@ -843,7 +872,8 @@ def _bad_calls():
         (lambda: saliency.gradcam(model, x, targets, layer="no_such_layer"),
          "layer 'no_such_layer' is not in the model; its layers are 'conv_0', 'conv_1', 'pool', 'flatten', 'hidden', 'scores'."),
         (lambda: saliency.gradcam(model, x, targets, layer="hidden"),
-         "layer 'hidden' is not spatial: its output has shape (None, 16), but a class activation map needs a 4-D output (batch, spatial axes..., channels) like the input's."),
+         "layer 'hidden' is not spatial: its output has shape (None, 16), but a class activation map needs "
+         "(batch, length, channels) for 1-D signals or (batch, height, width, channels) for images."),
         (lambda: saliency.gradcam(model, x, targets, layer=3),
          'layer must be a non-empty string; got 3.'),
         (lambda: saliency.gradcam(dense_only, np.zeros((2, 3, 4, 1)), [0, 1]),

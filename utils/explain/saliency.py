@@ -170,11 +170,16 @@ def _find_layer(model: Any, layer: Any) -> Any:
             raise ArgumentError(f"layer {layer!r} is not in the model; its layers are {names}.")
         found = matches[0]
     input_rank = len(model.inputs[0].shape)
-    rank = len(found.output.shape)
-    if rank != input_rank or rank not in (3, 4):
+    shape = tuple(found.output.shape)
+    if len(shape) not in (3, 4):
         raise ArgumentError(
-            f"layer {found.name!r} is not spatial: its output has shape {tuple(found.output.shape)}, but a class "
-            f"activation map needs a {input_rank}-D output (batch, spatial axes..., channels) like the input's."
+            f"layer {found.name!r} is not spatial: its output has shape {shape}, but a class activation map needs "
+            "(batch, length, channels) for 1-D signals or (batch, height, width, channels) for images."
+        )
+    if len(shape) != input_rank:
+        raise ArgumentError(
+            f"layer {found.name!r} has {len(shape) - 2} spatial axes (output shape {shape}) and the input "
+            f"{input_rank - 2}: a class activation map needs a layer with the input's spatial axes."
         )
     return found
 
