@@ -800,6 +800,57 @@ def test_maps_are_float32_and_integrated_gradients_takes_32_steps_by_default(cap
     assert not np.array_equal(default, saliency.integrated_gradients(model, x, targets, steps=33))
 
 
+def test_default_batch_sizes(monkeypatch):
+    from utils.explain import saliency
+
+    model, x, targets = MODELS["functional"]()
+    seen = []
+    real_inputs, real_features = saliency._input_gradients, saliency._features_and_gradients
+
+    def inputs(flat, rows, row_targets, batch_size):
+        seen.append(batch_size)
+        return real_inputs(flat, rows, row_targets, batch_size)
+
+    def features(model, rows, row_targets, layer, batch_size):
+        seen.append(batch_size)
+        return real_features(model, rows, row_targets, layer, batch_size)
+
+    monkeypatch.setattr(saliency, "_input_gradients", inputs)
+    monkeypatch.setattr(saliency, "_features_and_gradients", features)
+    for method in (saliency.vanilla_gradients, saliency.smoothgrad, saliency.integrated_gradients, saliency.gradcam,
+                   saliency.gradcam_plus_plus, saliency.layercam):
+        method(model, x, targets)
+    assert seen == [256, 256, 1024, 256, 256, 256]
+
+
+def test_tf_keras_vis_gradients_keep_their_channels_when_asked():
+    from utils.explain import saliency
+
+    model = quadratic_model()
+    x = np.random.default_rng(8).normal(size=(3, 3, 4, 2)).astype("float32")
+    for method in (saliency.vanilla_gradients, lambda *a, **k: saliency.smoothgrad(*a, n_samples=2, **k)):
+        ours = method(model, x, [0, 1, 1], keep_channels=True)
+        theirs = method(model, x, [0, 1, 1], keep_channels=True, implementation="tf-keras-vis")
+        assert theirs.shape == ours.shape == (3, 3, 4, 2)
+        np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=1e-6)
+
+
+def test_rebuilt_model_names_and_a_nested_model_called_by_keyword():
+    keras = _keras()
+    from utils.explain import saliency
+
+    cnn = small_cnn(seed=28)
+    base = keras.Model(cnn.input, cnn.get_layer("hidden").output, name="base")
+    inputs = keras.Input((8, 8, 1))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="top")(base(inputs=inputs)))  # the keyword form
+    x = np.random.default_rng(28).uniform(size=(2, 8, 8, 1)).astype("float32")
+    flat = saliency.explanation_model(model, feature_offset=True)
+    assert [tensor.name for tensor in flat.inputs] == ["saliency_input", "feature_offset"]
+    assert flat.get_layer("saliency_features_offset") is not None and flat.get_layer("saliency_features") is not None
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(saliency.explanation_model(model)(x)),
+                               keras.ops.convert_to_numpy(model(x)), atol=1e-6)
+
+
 def test_model_passes():
     from utils.explain import saliency
 
