@@ -425,6 +425,9 @@ def test_explanation_model_heads_features_and_offset():
     np.testing.assert_allclose(two, np.log(np.stack([1 - p, p], axis=1)), atol=1e-5)
     assert saliency.explanation_model(binary).outputs[0].shape[-1] == 1
     assert saliency.explanation_model(model).layers[-1].name == "scores_logits"  # the copied output layer
+    assert saliency.explanation_model(model).name == f"{model.name}_explained"
+    assert log_probabilities.layers[-1].name == "log_probabilities"
+    assert saliency.explanation_model(binary, head="log_probabilities").layers[-1].name == "binary_log_probabilities"
 
     conv_0 = keras.ops.convert_to_numpy(keras.Model(model.inputs[0], model.get_layer("conv_0").output)(x))
     features, scores = saliency.explanation_model(model, "conv_0", features=True)(x)
@@ -851,6 +854,17 @@ def test_rebuilt_model_names_and_a_nested_model_called_by_keyword():
                                keras.ops.convert_to_numpy(model(x)), atol=1e-6)
 
 
+def test_a_named_spatial_layer_needs_no_convolution():
+    keras = _keras()
+    from utils.explain import saliency
+
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.MaxPooling2D(2, name="pool"),
+                              keras.layers.Flatten(), keras.layers.Dense(2, name="scores")])
+    x = np.random.default_rng(29).uniform(size=(2, 8, 8, 1)).astype("float32")
+    for method in (saliency.gradcam, saliency.gradcam_plus_plus, saliency.layercam):
+        assert method(model, x, [0, 1], layer="pool", relu=False).shape == (2, 8, 8), method.__name__
+
+
 def test_model_passes():
     from utils.explain import saliency
 
@@ -910,6 +924,8 @@ def _bad_calls():
         (lambda: saliency.overlay_signal(None, np.zeros(8), np.zeros((8, 1))), 'saliency_map must be a 1-D array; got shape (8, 1).'),
         (lambda: saliency.plot_saliency_grid(np.full((2, 4, 1), np.nan), {"a": np.zeros((2, 4))}),
          'inputs contains NaN or infinite values; it must hold finite numbers.'),
+        (lambda: saliency.vanilla_gradients(model, x, np.zeros((5, 1), int)), 'targets must be a 1-D array; got shape (5, 1).'),
+        (lambda: saliency.vanilla_gradients(model, x, [0, 5, 1, -1, 1]), 'targets must be class indices in [0, 3]; got 5.'),
         (lambda: saliency.vanilla_gradients("not a model", x, targets),
          'model must be a keras.Model; got str.'),
         (lambda: saliency.vanilla_gradients(unbuilt, x, targets),
