@@ -230,7 +230,7 @@ def slow_test_kills(path: str, function: str, diff: str, tests: List[str]) -> bo
         target.write_text(mutated_source(target.read_text(encoding="utf-8"), function, diff), encoding="utf-8")
         result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-m", "slow",
                                  *tests], cwd=copy, capture_output=True, text=True, timeout=3600)
-    if result.returncode not in (0, 1):
+    if result.returncode not in (0, 1, 5):  # 5: no slow test in these files, so nothing to kill the mutant
         raise SystemExit(f"the slow tests of {tests} could not judge a mutant of {function} (pytest exit code "
                          f"{result.returncode}):\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     return result.returncode == 1
