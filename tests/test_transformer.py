@@ -289,7 +289,7 @@ def test_transformer_classifier_rejects_bad_input(kwargs, message):
         T.build_transformer_classifier(**kwargs)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # built for each test, so that mutation testing maps every test that uses it to MiniGPT
 def tiny_gpt():
     model = T.MiniGPT(vocab_size=23, context_length=16, model_dim=16, num_heads=2, num_layers=2)
     model.build((None, 16))
