@@ -249,7 +249,8 @@ def check_dropout_is_off_in_class_activation_maps():
         np.testing.assert_allclose(method(model, x, [0, 1]), method(plain, x, [0, 1]), atol=1e-7, err_msg=method.__name__)
 
 
-KNOWN_ANSWERS = [check_dropout_is_off, check_dropout_is_off_in_class_activation_maps, check_linear_gradients, check_gradients_follow_the_current_weights, check_sigmoid_head,
+KNOWN_ANSWERS = [check_dropout_is_off, check_dropout_is_off_in_class_activation_maps, check_linear_gradients,
+                 check_gradients_follow_the_current_weights, check_sigmoid_head,
                  check_completeness, check_gradcam_region, check_one_dimensional,
                  check_integrated_gradients_midpoint_rule, check_gradients_per_channel_and_in_chunks]
 
@@ -932,21 +933,25 @@ def _bad_calls():
          'model has no inputs yet; build it first (give it a keras.Input or call it once).'),
         (lambda: saliency.vanilla_gradients(two_in, x, targets),
          'model must have one input and one output; got 2 inputs and 1 outputs.'),
-        (lambda: saliency.vanilla_gradients(seq_out, np.zeros((2,4,3)), 0),
+        (lambda: saliency.vanilla_gradients(seq_out, np.zeros((2, 4, 3)), 0),
          'model must output one vector of scores per example; got output shape (None, 4, 2).'),
-        (lambda: saliency.vanilla_gradients(relu_out, np.zeros((2,4,4,1)), 0),
-         "model must end in a layer with a linear, softmax or sigmoid output (logits or probabilities); its output layer 'relu_head' has activation 'relu'."),
+        (lambda: saliency.vanilla_gradients(relu_out, np.zeros((2, 4, 4, 1)), 0),
+         'model must end in a layer with a linear, softmax or sigmoid output (logits or probabilities); '
+         "its output layer 'relu_head' has activation 'relu'."),
         (lambda: saliency.gradcam(model, x, targets, layer="no_such_layer"),
-         "layer 'no_such_layer' is not in the model; its layers are 'conv_0', 'conv_1', 'pool', 'flatten', 'hidden', 'scores'."),
+         "layer 'no_such_layer' is not in the model; its layers are 'conv_0', 'conv_1', 'pool', "
+         "'flatten', 'hidden', 'scores'."),
         (lambda: saliency.gradcam(model, x, targets, layer="hidden"),
          "layer 'hidden' is not spatial: its output has shape (None, 16), but a class activation map needs "
          "(batch, length, channels) for 1-D signals or (batch, height, width, channels) for images."),
         (lambda: saliency.gradcam(model, x, targets, layer=3),
          'layer must be a non-empty string; got 3.'),
         (lambda: saliency.gradcam(dense_only, np.zeros((2, 3, 4, 1)), [0, 1]),
-         'model has no convolutional layer, so a class activation map needs layer=: the name of a layer whose output has spatial axes (batch, length, channels) or (batch, height, width, channels).'),
+         'model has no convolutional layer, so a class activation map needs layer=: the name of a layer '
+         'whose output has spatial axes (batch, length, channels) or (batch, height, width, channels).'),
         (lambda: saliency.find_spatial_layer(dense_only),
-         'model has no convolutional layer, so a class activation map needs layer=: the name of a layer whose output has spatial axes (batch, length, channels) or (batch, height, width, channels).'),
+         'model has no convolutional layer, so a class activation map needs layer=: the name of a layer '
+         'whose output has spatial axes (batch, length, channels) or (batch, height, width, channels).'),
         (lambda: saliency.gradcam(model, x, np.full(5, 4)),
          'targets must be class indices in [0, 3]; got 4.'),
         (lambda: saliency.vanilla_gradients(model, x, [-1, 0, 0, 0, 0]),
@@ -958,7 +963,8 @@ def _bad_calls():
         (lambda: saliency.vanilla_gradients(binary, np.zeros((1,3,4,1)), 2),
          'targets must be class indices in [0, 1]; got 2.'),
         (lambda: saliency.vanilla_gradients(model, x[0], 0),
-         'x must be a batch of inputs of shape (n, 8, 8, 1), one row per example (4-D); got shape (8, 8, 1). For one example, use x[None].'),
+         'x must be a batch of inputs of shape (n, 8, 8, 1), one row per example (4-D); got shape (8, 8, '
+         '1). For one example, use x[None].'),
         (lambda: saliency.integrated_gradients(model, np.zeros((2, 7, 8, 1)), 0),
          'x must have shape (n, 8, 8, 1); got (2, 7, 8, 1).'),
         (lambda: saliency.vanilla_gradients(model, np.full(x.shape, np.nan), targets),
@@ -990,7 +996,8 @@ def _bad_calls():
         (lambda: saliency.scorecam(model, x, targets, max_n=0),
          'max_n must be an int in [1, 8]; got 0.'),
         (lambda: saliency.model_passes("occlusion"),
-         "method must be one of 'vanilla', 'smoothgrad', 'integrated_gradients', 'gradcam', 'gradcam++', 'layercam', 'scorecam', 'faster_scorecam'; got 'occlusion'."),
+         "method must be one of 'vanilla', 'smoothgrad', 'integrated_gradients', 'gradcam', 'gradcam++', "
+         "'layercam', 'scorecam', 'faster_scorecam'; got 'occlusion'."),
         (lambda: saliency.model_passes("scorecam"),
          "channels is required for method='scorecam' (the layer's number of channels)."),
         (lambda: saliency.model_passes("faster_scorecam"),
