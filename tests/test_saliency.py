@@ -206,17 +206,17 @@ def check_gradients_per_channel_and_in_chunks():
     np.testing.assert_allclose(saliency.vanilla_gradients(model, x, targets), expected.sum(axis=-1), rtol=1e-5, atol=1e-6)
     without_noise = saliency.smoothgrad(model, x, targets, noise_level=0.0, n_samples=2, keep_channels=True, batch_size=3)
     np.testing.assert_allclose(without_noise, expected, rtol=1e-5, atol=1e-6)
-    # with noise: the mean of the gradients at the noisy copies, noise of std noise_level * (max - min) per example
-    noise = np.random.RandomState(4).standard_normal((3,) + x.shape)
-    scale = 0.3 * (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3)))[:, None, None, None]
-    noisy_expected = (2.0 * (x + noise * scale) * kernel[:, targets].T.reshape(x.shape)).mean(axis=0)
+
+    def smoothgrad_by_hand(n_samples, noise_level, seed):
+        """The mean gradient at the noisy copies: noise of std noise_level * (max - min) per example."""
+        noise = np.random.RandomState(seed).standard_normal((n_samples,) + x.shape)
+        scale = noise_level * (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3)))[:, None, None, None]
+        return (2.0 * (x + noise * scale) * kernel[:, targets].T.reshape(x.shape)).mean(axis=0).sum(axis=-1)
+
     np.testing.assert_allclose(saliency.smoothgrad(model, x, targets, n_samples=3, noise_level=0.3, seed=4, batch_size=4),
-                               noisy_expected.sum(axis=-1), rtol=1e-4, atol=1e-5)
-    default = saliency.smoothgrad(model, x, targets)  # 25 samples, noise level 0.2, seed 0
-    noise = np.random.RandomState(0).standard_normal((25,) + x.shape)
-    scale = 0.2 * (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3)))[:, None, None, None]
-    np.testing.assert_allclose(default, (2.0 * (x + noise * scale) * kernel[:, targets].T.reshape(x.shape)).mean(axis=0)
-                               .sum(axis=-1), rtol=1e-4, atol=1e-5)
+                               smoothgrad_by_hand(3, 0.3, 4), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(saliency.smoothgrad(model, x, targets),  # 25 samples, noise level 0.2, seed 0
+                               smoothgrad_by_hand(25, 0.2, 0), rtol=1e-4, atol=1e-5)
     scores = saliency.target_scores(model, x, targets, batch_size=2)
     np.testing.assert_allclose(scores, np.einsum("nc,cn->n", (x**2).reshape(5, -1), kernel[:, targets])
                                + model.get_weights()[1][targets], rtol=1e-5)
